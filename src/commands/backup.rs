@@ -1,0 +1,84 @@
+//! `coffre backup DIR`: a consistent online copy of the data dir — the
+//! encrypted database and keyring.json, every file 0600, never master.key.
+
+use std::path::PathBuf;
+
+use crate::cli::CliError;
+use crate::config::Config;
+use crate::datadir;
+use crate::db::backup::copy_database;
+use crate::db::{ConnectionSettings, Location, connection::is_wrong_key};
+use crate::fsutil;
+
+pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
+    if config.dev {
+        return Err(CliError::usage(
+            "--dev keeps its database in memory: there is nothing to back up",
+        ));
+    }
+    if dir.exists() {
+        return Err(CliError::failed(format!(
+            "{} already exists; backup never overwrites: name a directory that does not exist yet",
+            dir.display()
+        )));
+    }
+    let database = config.database_path();
+    if !database.exists() {
+        return Err(CliError::usage(format!(
+            "{} has no coffre.db; pass the --data-dir of an initialised coffre",
+            config.data_dir.display()
+        )));
+    }
+    let (keyring_file, keyring) = datadir::unlock(&config)?;
+    let keys = keyring.derive();
+    let settings = ConnectionSettings::new(
+        &keys.sqlcipher,
+        config.durability,
+        std::time::Duration::from_millis(config.busy_timeout_ms),
+    );
+    let source = settings
+        .open(&Location::File(database))
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    source
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| {
+            if is_wrong_key(&e) {
+                CliError {
+                    code: 3,
+                    message: "coffre.db cannot be decrypted with this keyring".into(),
+                }
+            } else {
+                CliError::failed(format!("cannot read the database: {e}"))
+            }
+        })?;
+
+    fsutil::create_private_dir(&dir)
+        .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
+    let written = (|| -> Result<(), String> {
+        copy_database(&source, &dir.join("coffre.db"), &settings)?;
+        keyring_file
+            .write_atomic(&dir.join("keyring.json"))
+            .map_err(|e| e.to_string())?;
+        fsutil::sync_dir(&dir).map_err(|e| e.to_string())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(CliError::failed(format!(
+            "backup failed, nothing was kept: {e}"
+        )));
+    }
+    println!(
+        "coffre: backup written to {} (coffre.db, keyring.json)",
+        dir.display()
+    );
+    if keyring_file.protector() == crate::crypto::Protector::KeyFile {
+        println!(
+            "coffre: master.key was not copied; open the backup with key_file (COFFRE_KEY_FILE) \
+             pointing at {}",
+            config.key_file_path().display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `coffre serve`: open (or first initialise) the data dir, or an in-memory
+//! database with `--dev`, and serve until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::cli::CliError;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::datadir;
+use crate::db::Location;
+use crate::startup::{Application, ServerOptions};
+use crate::state::AppState;
+
+pub fn run(config: Config) -> Result<(), CliError> {
+    let (keys, location, lock) = if config.dev {
+        // A random key that dies with the process: nothing to unlock, nothing written.
+        (Keyring::generate().derive(), Location::memory(), None)
+    } else {
+        let keys = if datadir::is_initialized(&config) {
+            datadir::unlock(&config)?.1.derive()
+        } else {
+            log::info!("{} is new: initialising it", config.data_dir.display());
+            datadir::initialize(&config)?
+        };
+        let lock = datadir::lock_for_serving(&config)?;
+        (keys, Location::File(config.database_path()), Some(lock))
+    };
+    let db = datadir::open_database(&config, &keys, location)?;
+    let state = AppState::new(db, keys, Arc::new(Clock::system()), config.clone());
+
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async move {
+        let options = ServerOptions {
+            workers: config.workers,
+            handle_signals: true,
+        };
+        let app = Application::build(state, config.listen, options)
+            .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", config.listen)))?;
+        println!("coffre listening on http://{}", app.address());
+        let _ = std::io::stdout().flush();
+        app.run_until_stopped()
+            .await
+            .map_err(|e| CliError::failed(format!("server error: {e}")))
+    });
+    drop(lock);
+    result
+}

@@ -1,0 +1,31 @@
+//! Every piece of key material lives here and never leaves as raw bytes except
+//! through `SecretKey::expose`: the keyring (passphrase → Argon2id → KEK → data
+//! key), the keys HKDF derives from the data key, field sealing and API-key hashing.
+
+pub mod api_key;
+pub mod kdf;
+pub mod keyring;
+pub mod seal;
+pub mod secret;
+
+pub use api_key::{ApiKeyHasher, ApiKeyToken};
+pub use kdf::KdfParams;
+pub use keyring::{DerivedKeys, Keyring, KeyringError, KeyringFile, Protector};
+pub use seal::{SealContext, SealError, Sealer};
+pub use secret::{SecretBytes, SecretKey};
+
+/// Fills `buf` from the operating system's CSPRNG.
+///
+/// If the kernel cannot give us randomness, no key, nonce or API key we could
+/// make would be safe, so this is the one place where we stop the process.
+#[allow(clippy::expect_used)]
+pub fn fill_random(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// `n` random bytes.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    fill_random(&mut out);
+    out
+}

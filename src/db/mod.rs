@@ -1,0 +1,216 @@
+//! The database: an r2d2 pool of keyed SQLCipher connections for reads, one
+//! writer thread with group commit for writes, migrations, and online backup.
+//! Blocking SQLite work never runs on the async workers: reads go to tokio's
+//! blocking pool, writes to the writer thread.
+
+pub mod backup;
+pub mod connection;
+pub mod migrate;
+pub mod writer;
+
+use std::fmt;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+pub use connection::{ConnectionSettings, Location};
+pub use writer::AfterCommit;
+
+use crate::config::Durability;
+use crate::crypto::SecretKey;
+use crate::error::{AppError, AppResult};
+use writer::Writer;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub durability: Durability,
+    pub busy_timeout: Duration,
+    pub pool_size: u32,
+    pub group_commit_max: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_millis(5000),
+            pool_size: 8,
+            group_commit_max: 256,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum OpenError {
+    /// SQLCipher cannot read the file with this key.
+    WrongKey,
+    /// The file was written by a newer coffre.
+    NewerSchema(i64),
+    Sqlite(rusqlite::Error),
+    Other(String),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::WrongKey => f.write_str(
+                "the database cannot be decrypted with the key from keyring.json: coffre.db and \
+                 keyring.json do not belong together. Restore both from the same backup",
+            ),
+            OpenError::NewerSchema(v) => write!(
+                f,
+                "the database is at schema version {v}, newer than this coffre understands ({}); \
+                 run a newer coffre",
+                migrate::SCHEMA_VERSION
+            ),
+            OpenError::Sqlite(e) => write!(f, "cannot open the database: {e}"),
+            OpenError::Other(e) => write!(f, "cannot open the database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        if connection::is_wrong_key(&e) {
+            OpenError::WrongKey
+        } else {
+            OpenError::Sqlite(e)
+        }
+    }
+}
+
+pub struct Database {
+    pool: Pool,
+    writer: Writer,
+    location: Location,
+    settings: ConnectionSettings,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(
+        location: Location,
+        key: &SecretKey,
+        options: &DbOptions,
+    ) -> Result<Database, OpenError> {
+        let settings = ConnectionSettings::new(key, options.durability, options.busy_timeout);
+        let mut writer_conn = settings.open(&location)?;
+        // The first real read: with a wrong key this is where SQLCipher fails.
+        writer_conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        if let Location::File(path) = &location {
+            let mode: String =
+                writer_conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(OpenError::Other(format!(
+                    "WAL mode refused (journal_mode = {mode})"
+                )));
+            }
+            if let Some(dir) = path.parent() {
+                crate::fsutil::restrict_files_in(dir)
+                    .map_err(|e| OpenError::Other(e.to_string()))?;
+            }
+        }
+        migrate::migrate(&mut writer_conn).map_err(|e| match e {
+            migrate::MigrateError::Newer(v) => OpenError::NewerSchema(v),
+            migrate::MigrateError::Sqlite(e) => OpenError::from(e),
+        })?;
+
+        let (target, flags) = location.open_target();
+        let init_settings = settings.clone();
+        let manager = SqliteConnectionManager::file(target)
+            .with_flags(flags)
+            .with_init(move |c| init_settings.prepare(c));
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(options.pool_size.min(2)))
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| OpenError::Other(format!("connection pool: {e}")))?;
+        let writer = Writer::start(writer_conn, options.group_commit_max)
+            .map_err(|e| OpenError::Other(format!("cannot start the writer thread: {e}")))?;
+        Ok(Database {
+            pool,
+            writer,
+            location,
+            settings,
+        })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Runs `f` on a pooled connection inside a read transaction (one snapshot),
+    /// on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || read_on(&pool, f))
+            .await
+            .map_err(|e| AppError::internal(format!("read task: {e}")))?
+    }
+
+    /// `read` for callers outside the async runtime.
+    pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection) -> AppResult<T>,
+    {
+        read_on(&self.pool, f)
+    }
+
+    /// Runs `f` in a write transaction; resolves once it is committed (durably,
+    /// with `durability = "full"`). On error nothing `f` did is kept.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.write_blocking(f)
+    }
+
+    /// A fresh keyed connection (for `backup`, which must not share the pool's).
+    pub fn connect(&self) -> rusqlite::Result<Connection> {
+        self.settings.open(&self.location)
+    }
+
+    /// Lets queued writes finish and closes the writer's connection.
+    pub fn shutdown(&self) {
+        self.writer.shutdown();
+    }
+}
+
+fn read_on<T, F>(pool: &Pool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&Connection) -> AppResult<T>,
+{
+    let mut conn = pool.get()?;
+    let tx = conn.transaction()?;
+    f(&tx)
+}

@@ -1,0 +1,217 @@
+//! One error type for the whole API. What the client reads (a stable code and a
+//! message saying what is wrong and how to fix it) is kept apart from the cause
+//! (logged with the request id, never sent). Shape, after Uptrends:
+//! `{"Messages": [{"Code": "...", "Message": "..."}]}`.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ErrorMessage {
+    /// Stable, machine-readable code, e.g. `VaultItemInUse`.
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Every error response has this body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ErrorBody {
+    pub messages: Vec<ErrorMessage>,
+}
+
+pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Nothing was changed by this \
+    request unless it succeeded; retry, and if it persists, give the X-Request-Id of this \
+    response to the administrator, who will find the cause in the server log.";
+
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    messages: Vec<ErrorMessage>,
+    /// For the log only.
+    cause: Option<String>,
+    retry_after: Option<u64>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            messages: vec![ErrorMessage {
+                code: code.to_string(),
+                message: message.into(),
+            }],
+            cause: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// A failure that is ours, not the client's. `cause` goes to the log only.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            INTERNAL_MESSAGE,
+        );
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    /// The database stayed locked (another coffre process writing) past the busy timeout.
+    pub fn busy(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DatabaseBusy",
+            "The database is busy with another writer (for example a `coffre sweep` running \
+             beside the server). Nothing was changed; retry in a moment.",
+        );
+        e.cause = Some(cause.to_string());
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// Adds another message (several validation problems in one response).
+    pub fn and(mut self, other: AppError) -> Self {
+        self.messages.extend(other.messages);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        self.messages.first().map(|m| m.code.as_str()).unwrap_or("")
+    }
+
+    pub fn messages(&self) -> &[ErrorMessage] {
+        &self.messages
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code())?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"coffre\", Basic realm=\"coffre\""),
+            ));
+        }
+        res.json(ErrorBody {
+            messages: self.messages.clone(),
+        })
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(ffi, _) = &e
+            && matches!(
+                ffi.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return AppError::busy(e);
+        }
+        AppError::internal(format!("sqlite: {e}"))
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        AppError::internal(format!("connection pool: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<crate::crypto::SealError> for AppError {
+    fn from(e: crate::crypto::SealError) -> Self {
+        AppError::internal(format!("sealed field: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn internal_errors_keep_their_cause_out_of_the_body() {
+        let e = AppError::internal("disk I/O error at /secret/path");
+        let res = e.error_response();
+        assert_eq!(res.status(), 500);
+        let body = res.into_body().try_into_bytes().unwrap();
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(!text.contains("/secret/path"));
+        assert!(text.contains("\"Code\":\"InternalError\""));
+        assert!(e.to_string().contains("/secret/path"));
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_come_back() {
+        let res = AppError::too_many_requests(42, "slow down").error_response();
+        assert_eq!(res.headers().get("retry-after").unwrap(), "42");
+    }
+}

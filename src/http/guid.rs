@@ -1,0 +1,126 @@
+//! GUIDs as the API speaks them: accepted in any case and with stray spaces (the
+//! seed's own examples carry some), returned upper-case with hyphens.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(pub Uuid);
+
+impl Guid {
+    pub fn new_random() -> Self {
+        Guid(Uuid::new_v4())
+    }
+
+    /// Canonical form: upper-case, hyphenated. This is also how GUIDs are stored.
+    pub fn to_text(&self) -> String {
+        self.0
+            .hyphenated()
+            .encode_upper(&mut Uuid::encode_buffer())
+            .to_string()
+    }
+
+    pub fn parse(text: &str) -> Option<Guid> {
+        let t = text.trim();
+        // Only the hyphenated 36-character form (braces tolerated), as Uptrends prints them.
+        let t = t
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or(t);
+        if t.len() != 36 {
+            return None;
+        }
+        Uuid::parse_str(t).ok().map(Guid)
+    }
+
+    /// Parses a GUID from a path segment or field, with a 400 naming it.
+    pub fn parse_field(field: &str, text: &str) -> Result<Guid, AppError> {
+        Guid::parse(text).ok_or_else(|| invalid(field, text))
+    }
+
+    /// Path parameters: a malformed GUID cannot name anything, so 404 would
+    /// also be defensible, but 400 tells the caller what to fix.
+    pub fn from_path(field: &str, text: &str) -> Result<Guid, AppError> {
+        Guid::parse_field(field, text)
+    }
+}
+
+fn invalid(field: &str, text: &str) -> AppError {
+    let shown: String = text.chars().take(40).collect();
+    AppError::bad_request(
+        "InvalidGuid",
+        format!(
+            "{field} {shown:?} is not a GUID: expected 32 hexadecimal digits in the form \
+             XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX (any case)."
+        ),
+    )
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl Serialize for Guid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Guid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Guid::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom("not a GUID: expected XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX")
+        })
+    }
+}
+
+impl rusqlite::ToSql for Guid {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_text()))
+    }
+}
+
+impl rusqlite::types::FromSql for Guid {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Guid::parse(text)
+            .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_any_case_and_stray_spaces_and_prints_upper_case() {
+        let g = Guid::parse(" fe1656c1-a606-43bb-bd61-1eee9715ee9e ").unwrap();
+        assert_eq!(g.to_text(), "FE1656C1-A606-43BB-BD61-1EEE9715EE9E");
+        assert_eq!(
+            Guid::parse("{FE1656C1-A606-43BB-BD61-1EEE9715EE9E}"),
+            Some(g)
+        );
+    }
+
+    #[test]
+    fn rejects_other_shapes_with_a_message() {
+        for bad in [
+            "",
+            "abc",
+            "FE1656C1A60643BBBD611EEE9715EE9E",
+            "FE1656C1-A606-43BB-BD61-1EEE9715EE9Z",
+        ] {
+            assert!(Guid::parse(bad).is_none(), "{bad}");
+        }
+        let e = Guid::parse_field("VaultSectionGuid", "nope").unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.messages()[0].message.contains("VaultSectionGuid"));
+    }
+}

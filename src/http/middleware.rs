@@ -1,0 +1,157 @@
+//! The middleware every response passes through: a request id (also in the
+//! log line of any 5xx), the security headers of SPEC §9, our JSON error shape
+//! even for errors actix produces itself (405, …), and a panic guard so no
+//! panic ever reaches a client as a dropped connection.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use futures_util::FutureExt;
+
+use crate::error::{AppError, ErrorBody, ErrorMessage};
+
+/// The id of the current request, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client-supplied id is kept if it is short and plain, so a caller can
+/// correlate; anything else is replaced by a fresh UUID.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .filter(|v| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_string();
+
+    // The request cannot be kept aside (actix needs sole ownership to route it),
+    // so a panic or a middleware error is returned as an error, which actix
+    // renders through `AppError::error_response`: still our JSON shape.
+    let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
+    let mut res = match outcome {
+        Ok(Ok(res)) => res.map_into_boxed_body(),
+        Ok(Err(e)) => {
+            log::error!("request {id}: {method} {path} failed in middleware: {e}");
+            return Err(e);
+        }
+        Err(_) => {
+            log::error!("request {id}: {method} {path} panicked");
+            return Err(AppError::internal("handler panicked").into());
+        }
+    };
+
+    let status = res.status();
+    if status.is_server_error() {
+        let cause = res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        log::error!(
+            "request {id}: {method} {path} -> {}: {cause}",
+            status.as_u16()
+        );
+    } else {
+        log::debug!(
+            "request {id}: {method} {path} -> {} in {} us",
+            status.as_u16(),
+            started.elapsed().as_micros()
+        );
+    }
+
+    if (status.is_client_error() || status.is_server_error()) && !is_json(&res) {
+        res = res.into_response(json_error_for(status, &method));
+    }
+
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    Ok(res)
+}
+
+fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Our shape for an error actix produced without a body we control.
+fn json_error_for(status: StatusCode, method: &actix_web::http::Method) -> HttpResponse {
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "MethodNotAllowed",
+            format!(
+                "{method} is not allowed on this path; /openapi.json lists the methods each path supports."
+            ),
+        ),
+        StatusCode::NOT_FOUND => (
+            "NotFound",
+            "Nothing exists at this path; /openapi.json lists every endpoint.".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            return crate::http::json::payload_too_large().error_response();
+        }
+        s if s.is_server_error() => ("InternalError", crate::error::INTERNAL_MESSAGE.to_string()),
+        s => (
+            "BadRequest",
+            format!(
+                "The request was refused ({}).",
+                s.canonical_reason().unwrap_or("client error")
+            ),
+        ),
+    };
+    HttpResponse::build(status).json(ErrorBody {
+        messages: vec![ErrorMessage {
+            code: code.into(),
+            message,
+        }],
+    })
+}
+
+/// For unknown routes: a JSON 404 naming what was asked.
+pub async fn route_not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found(
+        "RouteNotFound",
+        format!(
+            "There is no endpoint {} {}. Paths are case-sensitive (e.g. /v4/VaultItem); \
+             /openapi.json lists every endpoint.",
+            req.method(),
+            req.path()
+        ),
+    ))
+}

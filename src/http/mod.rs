@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every route: middleware, the JSON body extractor,
+//! GUID path parameters.
+
+pub mod guid;
+pub mod json;
+pub mod middleware;
+
+pub use guid::Guid;
+pub use json::ApiJson;

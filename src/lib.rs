@@ -1,0 +1,17 @@
+//! coffre: an encrypted vault of secrets and API keys behind a JSON HTTP API.
+//! `main.rs` is a thin shell over this library, which the tests use too.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod crypto;
+pub mod datadir;
+pub mod db;
+pub mod error;
+pub mod fsutil;
+pub mod http;
+pub mod logging;
+pub mod routes;
+pub mod startup;
+pub mod state;
