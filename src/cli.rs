@@ -86,6 +86,21 @@ impl From<ConfigError> for CliError {
     }
 }
 
+impl From<crate::error::AppError> for CliError {
+    fn from(e: crate::error::AppError) -> Self {
+        let message = e
+            .messages()
+            .iter()
+            .map(|m| m.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        CliError::failed(match e.cause() {
+            Some(cause) => format!("{message} ({cause})"),
+            None => message,
+        })
+    }
+}
+
 impl From<DataDirError> for CliError {
     fn from(e: DataDirError) -> Self {
         CliError {

@@ -1,6 +1,9 @@
 //! coffre: an encrypted vault of secrets and API keys behind a JSON HTTP API.
 //! `main.rs` is a thin shell over this library, which the tests use too.
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -13,5 +16,8 @@ pub mod fsutil;
 pub mod http;
 pub mod logging;
 pub mod routes;
+pub mod scheduler;
 pub mod startup;
 pub mod state;
+pub mod time;
+pub mod validate;

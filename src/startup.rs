@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, middleware::from_fn, web};
 
 use crate::http::middleware::{request_context, route_not_found};
 use crate::routes;
+use crate::scheduler;
 use crate::state::AppState;
 
 pub struct Application {
@@ -72,9 +73,22 @@ impl Application {
     }
 
     /// Serves until stopped (signal or handle), lets in-flight requests finish,
-    /// then closes the database cleanly.
+    /// stops the background jobs, stores what they held, then closes the
+    /// database cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let jobs = vec![tokio::spawn(scheduler::last_used_job(
+            self.state.clone(),
+            stopped.clone(),
+        ))];
         let result = self.server.await;
+        let _ = stop.send(true);
+        for job in jobs {
+            let _ = job.await;
+        }
+        if let Err(e) = scheduler::flush_last_used(&self.state).await {
+            log::error!("could not store LastUsedAt at shutdown: {e}");
+        }
         let db = self.state.db.clone();
         let _ = tokio::task::spawn_blocking(move || db.shutdown()).await;
         log::info!("coffre stopped");

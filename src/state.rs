@@ -1,11 +1,15 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::{AuthIndex, Authenticator};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
 use crate::db::Database;
+use crate::error::AppResult;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,15 +17,28 @@ pub struct AppState {
     pub keys: Arc<DerivedKeys>,
     pub clock: Arc<Clock>,
     pub config: Arc<Config>,
+    pub auth: Arc<Authenticator>,
 }
 
 impl AppState {
-    pub fn new(db: Database, keys: DerivedKeys, clock: Arc<Clock>, config: Config) -> AppState {
-        AppState {
-            db: Arc::new(db),
-            keys: Arc::new(keys),
+    /// Loads the API-key index from the database.
+    pub fn new(
+        db: Arc<Database>,
+        keys: Arc<DerivedKeys>,
+        clock: Arc<Clock>,
+        config: Config,
+    ) -> AppResult<AppState> {
+        let index = db.read_blocking(|conn| Ok(AuthIndex::load(conn)?))?;
+        let limiter = FailureLimiter::new(
+            config.auth_failure_limit,
+            Duration::from_secs(config.auth_failure_window_secs),
+        );
+        Ok(AppState {
+            db,
+            keys,
             clock,
             config: Arc::new(config),
-        }
+            auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
+        })
     }
 }

@@ -1,6 +1,10 @@
-//! `coffre init`: create a data dir.
+//! `coffre init`: create a data dir, its administrators and the bootstrap key.
 
+use std::sync::Arc;
+
+use crate::accounts::bootstrap;
 use crate::cli::CliError;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::datadir;
 use crate::db::Location;
@@ -12,13 +16,24 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
              `coffre serve --dev` directly",
         ));
     }
-    let keys = datadir::initialize(&config)?;
+    let keys = Arc::new(datadir::initialize(&config)?);
     let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
+    let created = bootstrap::ensure(&db, &keys, Clock::system().now_millis());
     db.shutdown();
+    let Some(boot) = created? else {
+        return Err(CliError::failed(
+            "the new database was already bootstrapped; this should not happen",
+        ));
+    };
     if json {
-        println!("{}", serde_json::json!({ "DataDir": config.data_dir }));
+        println!(
+            "{}",
+            serde_json::json!({ "ApiKeyGuid": boot.api_key_guid, "Key": boot.key.as_str() })
+        );
     } else {
         println!("coffre: initialised {}", config.data_dir.display());
+        println!("coffre bootstrap key: {}", boot.key.as_str());
+        eprintln!("coffre: the bootstrap key above is shown once and never again: store it now.");
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::accounts::bootstrap;
 use crate::cli::CliError;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -27,8 +28,14 @@ pub fn run(config: Config) -> Result<(), CliError> {
         let lock = datadir::lock_for_serving(&config)?;
         (keys, Location::File(config.database_path()), Some(lock))
     };
-    let db = datadir::open_database(&config, &keys, location)?;
-    let state = AppState::new(db, keys, Arc::new(Clock::system()), config.clone());
+    let keys = Arc::new(keys);
+    let db = Arc::new(datadir::open_database(&config, &keys, location)?);
+    let clock = Arc::new(Clock::system());
+    // Printed once, before the listening line, for scripts and harnesses to pick up.
+    if let Some(boot) = bootstrap::ensure(&db, &keys, clock.now_millis())? {
+        println!("coffre bootstrap key: {}", boot.key.as_str());
+    }
+    let state = AppState::new(db, keys, clock, config.clone())?;
 
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {

@@ -3,9 +3,14 @@
 //! Blocking SQLite work never runs on the async workers: reads go to tokio's
 //! blocking pool, writes to the writer thread.
 
+pub mod api_keys;
 pub mod backup;
 pub mod connection;
+pub mod groups;
+pub mod history;
 pub mod migrate;
+pub mod operators;
+pub mod sections;
 pub mod writer;
 
 use std::fmt;

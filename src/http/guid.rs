@@ -95,6 +95,20 @@ impl rusqlite::types::FromSql for Guid {
     }
 }
 
+impl utoipa::PartialSchema for Guid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some("A GUID: accepted in any case, returned upper-case."))
+            .examples([serde_json::json!("8D4BAED2-56C2-4220-B36D-00013511D234")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Guid {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

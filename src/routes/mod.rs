@@ -1,13 +1,71 @@
 //! Every route of the API, declared in one place.
 
+pub mod api_keys;
+pub mod docs;
+pub mod groups;
 pub mod health;
+pub mod history;
+pub mod operators;
 
 use actix_web::{HttpRequest, error, web};
 
 use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health", "GET").route(web::get().to(health::health)));
+    use web::{delete, get, patch, post, put};
+    cfg.service(resource("/health", "GET").route(get().to(health::health)));
+
+    cfg.service(
+        resource("/v4/ApiKey", "GET, POST")
+            .route(get().to(api_keys::list_keys))
+            .route(post().to(api_keys::create_key)),
+    )
+    .service(
+        resource("/v4/ApiKey/{guid}", "GET, PUT, DELETE")
+            .route(get().to(api_keys::get_key))
+            .route(put().to(api_keys::replace_key))
+            .route(delete().to(api_keys::delete_key)),
+    )
+    .service(resource("/v4/ApiKey/{guid}/Revoke", "POST").route(post().to(api_keys::revoke_key)))
+    .service(
+        resource("/v4/ApiKey/{guid}/Regenerate", "POST").route(post().to(api_keys::regenerate_key)),
+    )
+    .service(resource("/v4/ApiKey/{guid}/History", "GET").route(get().to(api_keys::key_history)));
+
+    cfg.service(
+        resource("/v4/Operator", "GET, POST")
+            .route(get().to(operators::list_operators))
+            .route(post().to(operators::create_operator)),
+    )
+    .service(
+        resource("/v4/Operator/{guid}", "GET, PUT, PATCH, DELETE")
+            .route(get().to(operators::get_operator))
+            .route(put().to(operators::replace_operator))
+            .route(patch().to(operators::patch_operator))
+            .route(delete().to(operators::delete_operator)),
+    );
+
+    cfg.service(
+        resource("/v4/OperatorGroup", "GET, POST")
+            .route(get().to(groups::list_groups))
+            .route(post().to(groups::create_group)),
+    )
+    .service(
+        resource("/v4/OperatorGroup/{guid}", "GET, PUT, DELETE")
+            .route(get().to(groups::get_group))
+            .route(put().to(groups::replace_group))
+            .route(delete().to(groups::delete_group)),
+    )
+    .service(
+        resource("/v4/OperatorGroup/{guid}/Member", "GET").route(get().to(groups::list_members)),
+    )
+    .service(
+        resource("/v4/OperatorGroup/{guid}/Member/{operator}", "POST, DELETE")
+            .route(post().to(groups::add_member))
+            .route(delete().to(groups::remove_member)),
+    );
+
+    cfg.service(resource("/v4/History", "GET").route(get().to(history::list_history)));
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.

@@ -18,7 +18,16 @@ use coffre::datadir;
 use coffre::db::Location;
 use coffre::startup::{Application, ServerOptions};
 use coffre::state::AppState;
+use reqwest::Method;
+use serde_json::{Value, json};
 use tempfile::TempDir;
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyHandle {
+    pub guid: String,
+    pub key: String,
+    pub operator_guid: String,
+}
 
 /// Argon2 at test cost: the real cost is measured by the benchmark, not paid per test.
 pub const TEST_KDF: KdfParams = KdfParams {
@@ -40,6 +49,9 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 
 pub struct TestApp {
     pub address: String,
+    /// The bootstrap key: every permission, operator in Administrators.
+    pub admin_key: String,
+    pub admin_key_guid: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<Clock>,
@@ -88,11 +100,20 @@ impl TestAppBuilder {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&data_dir.path().join("data"));
         (self.configure)(&mut config);
-        let keys = datadir::initialize(&config).unwrap();
-        let db =
-            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
+        let keys = Arc::new(datadir::initialize(&config).unwrap());
+        let db = Arc::new(
+            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
+        );
+        let (db2, keys2, now_ms) = (db.clone(), keys.clone(), self.now.timestamp_millis());
+        let boot = tokio::task::spawn_blocking(move || {
+            coffre::accounts::bootstrap::ensure(&db2, &keys2, now_ms)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
         let clock = Arc::new(Clock::frozen_at(self.now));
-        let state = AppState::new(db, keys, clock.clone(), config.clone());
+        let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
         let options = ServerOptions {
             workers: 1,
             handle_signals: false,
@@ -103,6 +124,8 @@ impl TestAppBuilder {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            admin_key: boot.key.to_string(),
+            admin_key_guid: boot.api_key_guid.to_string(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -127,9 +150,135 @@ pub async fn spawn_app() -> TestApp {
     app().spawn().await
 }
 
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Res {
+    /// The first error code, for error responses.
+    pub fn code(&self) -> &str {
+        self.body["Messages"][0]["Code"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["Messages"][0]["Message"].as_str().unwrap_or("")
+    }
+
+    pub fn guid(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {}", self.text))
+            .to_string()
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Res {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> Res {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Res {
+        status,
+        headers,
+        text,
+        body,
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A request carrying `key` as a bearer token.
+    pub async fn send(&self, key: &str, method: Method, path: &str, body: Option<&Value>) -> Res {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        self.send(&self.admin_key, Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Res {
+        self.send(&self.admin_key, Method::POST, path, Some(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Res {
+        self.send(&self.admin_key, Method::PUT, path, Some(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Res {
+        self.send(&self.admin_key, Method::PATCH, path, Some(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Res {
+        self.send(&self.admin_key, Method::DELETE, path, None).await
+    }
+
+    /// Creates an API key (as the bootstrap key); `extra` overrides the defaults.
+    pub async fn create_key(&self, extra: Value) -> ApiKeyHandle {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let mut body = json!({
+            "Name": format!("key {}", &n[..8]),
+            "ContactFirstName": "Grace",
+            "ContactLastName": "Hopper",
+            "ContactLogin": format!("login-{n}"),
+            "ContactEmail": format!("{n}@example.com"),
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = self.post("/v4/ApiKey", body).await.expect(201);
+        ApiKeyHandle {
+            guid: res.guid("ApiKeyGuid"),
+            key: res.guid("Key"),
+            operator_guid: res.guid("OperatorGuid"),
+        }
+    }
+
+    /// Puts an operator in Administrators.
+    pub async fn make_admin(&self, operator_guid: &str) {
+        let groups = self.get("/v4/OperatorGroup").await.expect(200);
+        let admins = groups
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["IsAdministratorsGroup"] == true)
+            .unwrap();
+        let group = admins["OperatorGroupGuid"].as_str().unwrap();
+        self.post(
+            &format!("/v4/OperatorGroup/{group}/Member/{operator_guid}"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    }
+
+    pub fn set_now(&self, rfc3339: &str) {
+        self.clock.freeze(at(rfc3339));
     }
 
     pub fn db_path(&self) -> PathBuf {

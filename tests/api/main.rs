@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod api_keys;
+mod auth;
 mod cli;
 mod health;
+mod principals;
 mod storage;

@@ -312,11 +312,12 @@ async fn write_marker_to(config: &Config) {
     let keys = keyring.derive();
     let db = datadir::open_database(config, &keys, Location::File(config.database_path())).unwrap();
     let state = coffre::state::AppState::new(
-        db,
-        keys,
+        std::sync::Arc::new(db),
+        std::sync::Arc::new(keys),
         std::sync::Arc::new(coffre::clock::Clock::system()),
         config.clone(),
-    );
+    )
+    .unwrap();
     store_marker(&state).await;
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || db.shutdown())

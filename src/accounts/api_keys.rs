@@ -1,0 +1,542 @@
+//! API keys (SPEC §4, after Coupa): create, edit, revoke, regenerate, delete.
+//! Every key acts as exactly one operator, created with it from its contact
+//! fields and deleted with it. The key text exists only in the responses of
+//! create and regenerate; the database keeps its keyed hash.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::conflict_from;
+use crate::audit::{self, Change};
+use crate::auth::index::{AuthIndex, StoredStatus, load_entry};
+use crate::auth::{Permission, PermissionSet, Principal, permissions};
+use crate::crypto::{ApiKeyHasher, ApiKeyToken};
+use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
+use crate::db::{AfterCommit, operators};
+use crate::error::{AppError, AppResult};
+use crate::http::Guid;
+use crate::time::{expiry_instant, parse_date, rfc3339, today};
+use crate::validate;
+
+/// An API key as the API shows it. `Key` appears only in the responses of
+/// create and regenerate; `ContactLogin` is write-only and never appears.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiKey {
+    pub api_key_guid: Guid,
+    pub name: String,
+    pub description: String,
+    pub contact_first_name: String,
+    pub contact_last_name: String,
+    pub contact_email: String,
+    /// `YYYY-MM-DD`, or null when the key never expires.
+    #[schema(nullable, format = Date, example = "2030-01-31")]
+    pub expiration_date: Option<String>,
+    /// The instant the key stops working: 00:00:00 UTC the day after `ExpirationDate`.
+    #[schema(nullable, format = DateTime)]
+    pub expires_at: Option<String>,
+    pub enable_permissions: bool,
+    pub permissions: Vec<String>,
+    /// `Active`, `Expired` or `Revoked`.
+    #[schema(example = "Active")]
+    pub status: &'static str,
+    /// The key's public prefix and last 4 characters.
+    #[schema(example = "coffre_7Gx2…f9Qa")]
+    pub masked_key: String,
+    pub operator_guid: Guid,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(nullable, format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// The full key: shown once, here, and never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// Create (`POST`) and replace (`PUT`) body. Read-only fields of a key fetched
+/// with GET may be sent back and are ignored.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ApiKeyInput {
+    /// Required.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub contact_first_name: Option<String>,
+    pub contact_last_name: Option<String>,
+    /// Required at creation, unique across keys, never returned. Omitted on PUT: unchanged.
+    pub contact_login: Option<String>,
+    /// Required, unique; receives the expiry e-mails.
+    pub contact_email: Option<String>,
+    /// `YYYY-MM-DD` (UTC); null or absent: never expires. Not in the past.
+    #[schema(nullable, example = "2030-01-31")]
+    pub expiration_date: Option<String>,
+    /// Default false: every API except `ApiKey.*` and `VaultItem.Reveal`.
+    pub enable_permissions: Option<bool>,
+    /// `Object.Action` names, used when `EnablePermissions` is true.
+    pub permissions: Option<Vec<String>>,
+    /// Read-only; if sent, must be this key's GUID.
+    #[schema(nullable)]
+    pub api_key_guid: Option<Guid>,
+    #[schema(read_only, nullable)]
+    pub expires_at: Option<serde_json::Value>,
+    #[schema(read_only, nullable)]
+    pub status: Option<serde_json::Value>,
+    #[schema(read_only, nullable)]
+    pub masked_key: Option<serde_json::Value>,
+    #[schema(read_only, nullable)]
+    pub operator_guid: Option<serde_json::Value>,
+    #[schema(read_only, nullable)]
+    pub created_at: Option<serde_json::Value>,
+    #[schema(read_only, nullable)]
+    pub last_used_at: Option<serde_json::Value>,
+    /// Cannot be set: use Regenerate.
+    #[schema(read_only, nullable)]
+    pub key: Option<serde_json::Value>,
+}
+
+pub fn status_of(row_status: StoredStatus, expires_at: Option<i64>, now_ms: i64) -> &'static str {
+    match row_status {
+        StoredStatus::Revoked => "Revoked",
+        _ if expires_at.is_some_and(|e| now_ms >= e) => "Expired",
+        StoredStatus::Expired => "Expired",
+        StoredStatus::Active => "Active",
+    }
+}
+
+pub fn to_api(row: &ApiKeyRow, now_ms: i64, live_last_used: Option<i64>) -> ApiKey {
+    let last_used = match (row.last_used_at, live_last_used) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    ApiKey {
+        api_key_guid: row.guid,
+        name: row.name.clone(),
+        description: row.description.clone(),
+        contact_first_name: row.contact_first_name.clone(),
+        contact_last_name: row.contact_last_name.clone(),
+        contact_email: row.contact_email.clone(),
+        expiration_date: row.expiration_date.clone(),
+        expires_at: row.expires_at.map(rfc3339),
+        enable_permissions: row.enable_permissions,
+        permissions: if row.enable_permissions {
+            row.permissions.names()
+        } else {
+            Vec::new()
+        },
+        status: status_of(row.status, row.expires_at, now_ms),
+        masked_key: row.masked_key.clone(),
+        operator_guid: row.operator_guid,
+        created_at: rfc3339(row.created_at),
+        last_used_at: last_used.map(rfc3339),
+        key: None,
+    }
+}
+
+/// A validated body.
+struct Valid {
+    name: String,
+    description: String,
+    first: String,
+    last: String,
+    login: Option<String>,
+    email: String,
+    expiration: Option<(String, i64)>,
+    enable_permissions: bool,
+    permissions: PermissionSet,
+}
+
+impl Valid {
+    fn details(&self) -> KeyDetails<'_> {
+        KeyDetails {
+            name: &self.name,
+            description: &self.description,
+            contact_first_name: &self.first,
+            contact_last_name: &self.last,
+            expiration_date: self.expiration.as_ref().map(|(d, _)| d.as_str()),
+            expires_at: self.expiration.as_ref().map(|(_, e)| *e),
+            enable_permissions: self.enable_permissions,
+            permissions: self.permissions,
+        }
+    }
+
+    fn effective(&self) -> PermissionSet {
+        PermissionSet::effective(self.enable_permissions, self.permissions)
+    }
+
+    fn full_name(&self) -> String {
+        let full = format!("{} {}", self.first, self.last).trim().to_string();
+        if full.is_empty() {
+            self.name.clone()
+        } else {
+            full
+        }
+    }
+}
+
+fn unknown_permissions(unknown: &[String]) -> AppError {
+    AppError::bad_request(
+        "UnknownPermission",
+        format!(
+            "Unknown permission(s): {}. Valid permissions (case-sensitive): {}.",
+            unknown
+                .iter()
+                .map(|u| format!("{:?}", u.chars().take(60).collect::<String>()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            permissions::all_names().join(", ")
+        ),
+    )
+}
+
+/// `previous_date`: the stored ExpirationDate, which may be sent back unchanged
+/// even once past.
+fn validate(
+    input: ApiKeyInput,
+    now: DateTime<Utc>,
+    creating: bool,
+    previous_date: Option<&str>,
+) -> AppResult<Valid> {
+    if input.key.is_some() {
+        return Err(AppError::bad_request(
+            "KeyNotSettable",
+            "Key cannot be set: the server generates it. Use POST /v4/ApiKey/{guid}/Regenerate for a new one.",
+        ));
+    }
+    let name = validate::required_line("Name", input.name.as_deref(), 200)?;
+    let description = validate::text(
+        "Description",
+        input.description.as_deref().unwrap_or(""),
+        2000,
+    )?;
+    let first = validate::line(
+        "ContactFirstName",
+        input.contact_first_name.as_deref().unwrap_or(""),
+        100,
+    )?;
+    let last = validate::line(
+        "ContactLastName",
+        input.contact_last_name.as_deref().unwrap_or(""),
+        100,
+    )?;
+    let login = match (&input.contact_login, creating) {
+        (None, true) => return Err(validate::required("ContactLogin")),
+        (None, false) => None,
+        (Some(l), _) => Some(validate::login("ContactLogin", Some(l))?),
+    };
+    let email = validate::email("ContactEmail", input.contact_email.as_deref())?;
+    let expiration = match input
+        .expiration_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => None,
+        Some(text) => {
+            let date = parse_date("ExpirationDate", text)?;
+            let canonical = date.format("%Y-%m-%d").to_string();
+            if date < today(now) && previous_date != Some(canonical.as_str()) {
+                return Err(AppError::bad_request(
+                    "ExpirationDatePast",
+                    format!(
+                        "ExpirationDate {canonical} is already past (today is {} UTC); give today \
+                         or a later date, or omit it for a key that never expires.",
+                        today(now)
+                    ),
+                ));
+            }
+            Some((canonical, expiry_instant(date).timestamp_millis()))
+        }
+    };
+    let names = input.permissions.unwrap_or_default();
+    let permissions = PermissionSet::parse(names.iter().map(String::as_str))
+        .map_err(|u| unknown_permissions(&u))?;
+    Ok(Valid {
+        name,
+        description,
+        first,
+        last,
+        login,
+        email,
+        expiration,
+        enable_permissions: input.enable_permissions.unwrap_or(false),
+        permissions,
+    })
+}
+
+/// A key can never grant more than it holds.
+fn require_within(caller: &Principal, wanted: PermissionSet, verb: &str) -> AppResult<()> {
+    let missing = wanted.missing_from(caller.permissions());
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "PermissionNotHeld",
+        format!(
+            "You cannot {verb} a key with permissions your own key lacks: {}. Narrow its \
+             Permissions (with EnablePermissions true), or use a key that holds them.",
+            missing.names().join(", ")
+        ),
+    ))
+}
+
+fn find(conn: &Connection, guid: Guid) -> AppResult<ApiKeyRow> {
+    repo::find_by_guid(conn, guid)?.ok_or_else(|| {
+        AppError::not_found(
+            "ApiKeyNotFound",
+            format!("No API key {guid}; GET /v4/ApiKey lists them."),
+        )
+    })
+}
+
+fn new_secret(hasher: &ApiKeyHasher) -> (KeySecret, String) {
+    let (token, full) = ApiKeyToken::generate();
+    let secret = KeySecret {
+        lookup_id: token.lookup_id().to_string(),
+        secret_hash: hasher.hash(&token),
+        masked_key: token.masked(),
+    };
+    (secret, full.to_string())
+}
+
+fn refresh_index(
+    conn: &Connection,
+    key_id: i64,
+    index: &Arc<AuthIndex>,
+    after: &mut AfterCommit,
+) -> AppResult<()> {
+    let entry = load_entry(conn, key_id)?;
+    let index = index.clone();
+    after.push(move || index.upsert(entry));
+    Ok(())
+}
+
+/// What every write needs.
+pub struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub caller: &'a Principal,
+    pub now: DateTime<Utc>,
+    pub index: &'a Arc<AuthIndex>,
+}
+
+impl Ctx<'_> {
+    fn now_ms(&self) -> i64 {
+        self.now.timestamp_millis()
+    }
+
+    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
+        audit::record(
+            self.conn,
+            &self.caller.actor(),
+            self.now_ms(),
+            Change {
+                object_type: "ApiKey",
+                object_guid: guid,
+                related_guid: None,
+                action,
+                details,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Keys that hold more than the caller can only be managed by a key that holds as much.
+    fn require_outranks(&self, row: &ApiKeyRow, verb: &str) -> AppResult<()> {
+        require_within(self.caller, row.effective_permissions(), verb)
+    }
+}
+
+pub fn create(
+    ctx: &Ctx<'_>,
+    hasher: &ApiKeyHasher,
+    input: ApiKeyInput,
+    after: &mut AfterCommit,
+) -> AppResult<ApiKey> {
+    let valid = validate(input, ctx.now, true, None)?;
+    require_within(ctx.caller, valid.effective(), "create")?;
+    let login = valid.login.clone().unwrap_or_default();
+    let operator = operators::NewOperator {
+        guid: Guid::new_random(),
+        full_name: &valid.full_name(),
+        email: &valid.email,
+        login: &login,
+        is_active: true,
+    };
+    let operator_id = operators::insert(ctx.conn, &operator, ctx.now_ms())
+        .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
+    let (secret, full) = new_secret(hasher);
+    let guid = Guid::new_random();
+    let id = repo::insert(
+        ctx.conn,
+        guid,
+        operator_id,
+        &secret,
+        &valid.details(),
+        ctx.now_ms(),
+    )?;
+    audit::record(
+        ctx.conn,
+        &ctx.caller.actor(),
+        ctx.now_ms(),
+        Change {
+            object_type: "Operator",
+            object_guid: operator.guid,
+            related_guid: None,
+            action: "Created",
+            details: format!("For API key {guid}"),
+        },
+    )?;
+    ctx.history(guid, "Created", String::new())?;
+    refresh_index(ctx.conn, id, ctx.index, after)?;
+    let row = find(ctx.conn, guid)?;
+    let mut out = to_api(&row, ctx.now_ms(), None);
+    out.key = Some(full);
+    Ok(out)
+}
+
+pub fn replace(
+    ctx: &Ctx<'_>,
+    guid: Guid,
+    input: ApiKeyInput,
+    after: &mut AfterCommit,
+) -> AppResult<()> {
+    if let Some(sent) = input.api_key_guid
+        && sent != guid
+    {
+        return Err(AppError::bad_request(
+            "GuidMismatch",
+            format!("ApiKeyGuid {sent} in the body differs from {guid} in the path."),
+        ));
+    }
+    let row = find(ctx.conn, guid)?;
+    ctx.require_outranks(&row, "edit")?;
+    let valid = validate(input, ctx.now, false, row.expiration_date.as_deref())?;
+    require_within(ctx.caller, valid.effective(), "grant")?;
+
+    let mut operator = operators::find_by_id(ctx.conn, row.operator_id)?;
+    let mut changed: Vec<&str> = Vec::new();
+    if operator.email != valid.email {
+        changed.push("ContactEmail");
+    }
+    if valid.login.as_ref().is_some_and(|l| *l != operator.login) {
+        changed.push("ContactLogin");
+    }
+    operator.email = valid.email.clone();
+    if let Some(login) = &valid.login {
+        operator.login = login.clone();
+    }
+    operator.full_name = valid.full_name();
+    operators::update(ctx.conn, &operator)
+        .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
+
+    for (field, differs) in [
+        ("Name", row.name != valid.name),
+        ("Description", row.description != valid.description),
+        ("ContactFirstName", row.contact_first_name != valid.first),
+        ("ContactLastName", row.contact_last_name != valid.last),
+        (
+            "ExpirationDate",
+            row.expiration_date.as_deref() != valid.expiration.as_ref().map(|(d, _)| d.as_str()),
+        ),
+        (
+            "EnablePermissions",
+            row.enable_permissions != valid.enable_permissions,
+        ),
+        ("Permissions", row.permissions != valid.permissions),
+    ] {
+        if differs {
+            changed.push(field);
+        }
+    }
+    repo::update_details(ctx.conn, row.id, &valid.details(), ctx.now_ms())?;
+    ctx.history(guid, "Updated", audit::fields_changed(&changed))?;
+    refresh_index(ctx.conn, row.id, ctx.index, after)
+}
+
+pub fn revoke(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<ApiKey> {
+    let row = find(ctx.conn, guid)?;
+    ctx.require_outranks(&row, "revoke")?;
+    if row.status != StoredStatus::Revoked {
+        repo::revoke(ctx.conn, row.id, ctx.now_ms())?;
+        ctx.history(guid, "Revoked", String::new())?;
+        refresh_index(ctx.conn, row.id, ctx.index, after)?;
+    }
+    let live = ctx.index.by_id(row.id).and_then(|e| e.last_used());
+    Ok(to_api(&find(ctx.conn, guid)?, ctx.now_ms(), live))
+}
+
+pub fn regenerate(
+    ctx: &Ctx<'_>,
+    hasher: &ApiKeyHasher,
+    guid: Guid,
+    after: &mut AfterCommit,
+) -> AppResult<ApiKey> {
+    let row = find(ctx.conn, guid)?;
+    ctx.require_outranks(&row, "regenerate")?;
+    let (secret, full) = new_secret(hasher);
+    repo::replace_secret(ctx.conn, row.id, &secret, ctx.now_ms())?;
+    ctx.history(guid, "Regenerated", String::new())?;
+    refresh_index(ctx.conn, row.id, ctx.index, after)?;
+    let live = ctx.index.by_id(row.id).and_then(|e| e.last_used());
+    let mut out = to_api(&find(ctx.conn, guid)?, ctx.now_ms(), live);
+    out.key = Some(full);
+    Ok(out)
+}
+
+/// Deletes the key and the operator it acts as (with that operator's group
+/// memberships and section authorizations). History keeps the contact names.
+pub fn delete(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<()> {
+    let row = find(ctx.conn, guid)?;
+    ctx.require_outranks(&row, "delete")?;
+    crate::accounts::operators::ensure_not_last_administrator(
+        ctx.conn,
+        row.operator_id,
+        "delete this API key (it would delete its operator)",
+    )?;
+    repo::delete(ctx.conn, row.id)?;
+    if operators::api_key_count(ctx.conn, row.operator_id)? == 0 {
+        operators::delete(ctx.conn, row.operator_id)?;
+        audit::record(
+            ctx.conn,
+            &ctx.caller.actor(),
+            ctx.now_ms(),
+            Change {
+                object_type: "Operator",
+                object_guid: row.operator_guid,
+                related_guid: None,
+                action: "Deleted",
+                details: format!("With API key {guid}"),
+            },
+        )?;
+    }
+    ctx.history(guid, "Deleted", String::new())?;
+    let index = ctx.index.clone();
+    after.push(move || index.remove(row.id));
+    Ok(())
+}
+
+pub fn get(conn: &Connection, guid: Guid, now_ms: i64, index: &AuthIndex) -> AppResult<ApiKey> {
+    let row = find(conn, guid)?;
+    let live = index.by_id(row.id).and_then(|e| e.last_used());
+    Ok(to_api(&row, now_ms, live))
+}
+
+pub fn list(conn: &Connection, now_ms: i64, index: &AuthIndex) -> AppResult<Vec<ApiKey>> {
+    Ok(repo::list(conn)?
+        .iter()
+        .map(|row| to_api(row, now_ms, index.by_id(row.id).and_then(|e| e.last_used())))
+        .collect())
+}
+
+/// The caller must be in Administrators and hold `p`.
+pub fn require_admin_permission(
+    conn: &Connection,
+    caller: &Principal,
+    p: Permission,
+) -> AppResult<()> {
+    caller.require(p)?;
+    crate::auth::OperatorContext::load(conn, caller.operator_id())?.require_admin()
+}

@@ -1,0 +1,223 @@
+//! Operator groups (Uptrends naming: `Description` is the group's name). The
+//! Administrators group exists from `init`, cannot be deleted or renamed, and
+//! never loses its last active member.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::operators::{self, ensure_not_last_administrator};
+use crate::accounts::unique_violation;
+use crate::audit::{self, Actor, Change};
+use crate::db::groups::{self as repo, GroupRow};
+use crate::error::{AppError, AppResult};
+use crate::http::Guid;
+use crate::validate;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct OperatorGroup {
+    pub operator_group_guid: Guid,
+    /// The group's name.
+    pub description: String,
+    pub is_administrators_group: bool,
+}
+
+impl From<&GroupRow> for OperatorGroup {
+    fn from(r: &GroupRow) -> Self {
+        OperatorGroup {
+            operator_group_guid: r.guid,
+            description: r.description.clone(),
+            is_administrators_group: r.is_administrators,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OperatorGroupInput {
+    /// Read-only; if sent, must be the group's GUID.
+    #[schema(nullable)]
+    pub operator_group_guid: Option<Guid>,
+    /// The group's name (required, unique).
+    pub description: Option<String>,
+    /// Read-only; if sent, must match.
+    #[schema(nullable)]
+    pub is_administrators_group: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct GroupMember {
+    pub operator_guid: Guid,
+}
+
+pub fn find(conn: &Connection, guid: Guid) -> AppResult<GroupRow> {
+    repo::find_by_guid(conn, guid)?.ok_or_else(|| {
+        AppError::not_found(
+            "OperatorGroupNotFound",
+            format!("No operator group {guid}; GET /v4/OperatorGroup lists them."),
+        )
+    })
+}
+
+fn name_conflict(e: rusqlite::Error) -> AppError {
+    if unique_violation(&e).is_some_and(|c| c.ends_with(".description")) {
+        AppError::conflict(
+            "GroupNameTaken",
+            "Another operator group already has this Description; choose another.",
+        )
+    } else {
+        AppError::from(e)
+    }
+}
+
+pub struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
+        audit::record(
+            self.conn,
+            &self.actor,
+            self.now.timestamp_millis(),
+            Change {
+                object_type: "OperatorGroup",
+                object_guid: guid,
+                related_guid: None,
+                action,
+                details,
+            },
+        )?;
+        Ok(())
+    }
+}
+
+pub fn create(ctx: &Ctx<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
+    if input.operator_group_guid.is_some() {
+        return Err(AppError::bad_request(
+            "GuidNotSettable",
+            "Omit OperatorGroupGuid: the server assigns it.",
+        ));
+    }
+    if input.is_administrators_group == Some(true) {
+        return Err(AppError::bad_request(
+            "AdministratorsGroupExists",
+            "There is exactly one Administrators group; create an ordinary group (IsAdministratorsGroup false).",
+        ));
+    }
+    let description = validate::required_line("Description", input.description.as_deref(), 200)?;
+    let guid = Guid::new_random();
+    repo::insert(
+        ctx.conn,
+        guid,
+        &description,
+        false,
+        ctx.now.timestamp_millis(),
+    )
+    .map_err(name_conflict)?;
+    ctx.history(guid, "Created", String::new())?;
+    Ok(OperatorGroup {
+        operator_group_guid: guid,
+        description,
+        is_administrators_group: false,
+    })
+}
+
+pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult<()> {
+    if let Some(sent) = input.operator_group_guid
+        && sent != guid
+    {
+        return Err(AppError::bad_request(
+            "GuidMismatch",
+            format!("OperatorGroupGuid {sent} in the body differs from {guid} in the path."),
+        ));
+    }
+    let row = find(ctx.conn, guid)?;
+    if input
+        .is_administrators_group
+        .is_some_and(|a| a != row.is_administrators)
+    {
+        return Err(AppError::bad_request(
+            "ReadOnlyField",
+            "IsAdministratorsGroup cannot be changed.",
+        ));
+    }
+    let description = validate::required_line("Description", input.description.as_deref(), 200)?;
+    if row.is_administrators && description != row.description {
+        return Err(AppError::bad_request(
+            "AdministratorsGroupFixed",
+            "The Administrators group cannot be renamed.",
+        ));
+    }
+    repo::rename(ctx.conn, row.id, &description).map_err(name_conflict)?;
+    ctx.history(
+        guid,
+        "Updated",
+        audit::fields_changed(if description != row.description {
+            &["Description"]
+        } else {
+            &[]
+        }),
+    )
+}
+
+pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
+    let row = find(ctx.conn, guid)?;
+    if row.is_administrators {
+        return Err(AppError::bad_request(
+            "AdministratorsGroupFixed",
+            "The Administrators group cannot be deleted.",
+        ));
+    }
+    repo::delete(ctx.conn, row.id)?;
+    ctx.history(guid, "Deleted", String::new())
+}
+
+pub fn members(conn: &Connection, guid: Guid) -> AppResult<Vec<GroupMember>> {
+    let row = find(conn, guid)?;
+    Ok(repo::members(conn, row.id)?
+        .into_iter()
+        .map(|operator_guid| GroupMember { operator_guid })
+        .collect())
+}
+
+pub fn add_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<GroupMember> {
+    let group = find(ctx.conn, guid)?;
+    let op = operators::find(ctx.conn, operator_guid)?;
+    if repo::is_member(ctx.conn, group.id, op.id)? {
+        return Err(AppError::conflict(
+            "AlreadyMember",
+            format!("Operator {operator_guid} is already a member of this group."),
+        ));
+    }
+    repo::add_member(ctx.conn, group.id, op.id)?;
+    ctx.history(guid, "MemberAdded", format!("Operator {operator_guid}"))?;
+    Ok(GroupMember { operator_guid })
+}
+
+pub fn remove_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<()> {
+    let group = find(ctx.conn, guid)?;
+    let op = operators::find(ctx.conn, operator_guid)?;
+    if !repo::is_member(ctx.conn, group.id, op.id)? {
+        return Err(AppError::not_found(
+            "NotAMember",
+            format!("Operator {operator_guid} is not a member of this group."),
+        ));
+    }
+    if group.is_administrators {
+        if repo::member_count(ctx.conn, group.id)? <= 1 {
+            return Err(AppError::bad_request(
+                "LastAdministrator",
+                "Cannot remove the last member of Administrators; add another member first.",
+            ));
+        }
+        ensure_not_last_administrator(ctx.conn, op.id, "remove this member")?;
+    }
+    repo::remove_member(ctx.conn, group.id, op.id)?;
+    ctx.history(guid, "MemberRemoved", format!("Operator {operator_guid}"))
+}

@@ -1,0 +1,44 @@
+//! Principals (SPEC §3–4): operators, operator groups, API keys, and the
+//! bootstrap that `init` performs. Rules live here; routes stay thin.
+
+pub mod api_keys;
+pub mod bootstrap;
+pub mod groups;
+pub mod operators;
+
+use crate::error::AppError;
+
+/// The column a UNIQUE constraint failure names, e.g. `operators.email`.
+pub fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            msg.strip_prefix("UNIQUE constraint failed: ")
+        }
+        _ => None,
+    }
+}
+
+/// Turns a uniqueness failure on an operator's login or e-mail into a 409
+/// naming the field as the caller sent it.
+pub fn conflict_from(
+    login_field: &'static str,
+    email_field: &'static str,
+) -> impl Fn(rusqlite::Error) -> AppError {
+    move |e| match unique_violation(&e) {
+        Some(c) if c.ends_with(".login") => AppError::conflict(
+            "LoginTaken",
+            format!(
+                "{login_field} is already used by another operator or API key; choose another."
+            ),
+        ),
+        Some(c) if c.ends_with(".email") => AppError::conflict(
+            "EmailTaken",
+            format!(
+                "{email_field} is already used by another operator or API key; choose another."
+            ),
+        ),
+        _ => AppError::from(e),
+    }
+}

@@ -1,0 +1,209 @@
+//! Operators (Uptrends naming). Administrators is never left without an
+//! active member: deleting or deactivating its last one is refused.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::conflict_from;
+use crate::audit::{self, Actor, Change};
+use crate::auth::AuthIndex;
+use crate::db::AfterCommit;
+use crate::db::operators::{self as repo, NewOperator, OperatorRow};
+use crate::error::{AppError, AppResult};
+use crate::http::Guid;
+use crate::validate;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Operator {
+    pub operator_guid: Guid,
+    pub full_name: String,
+    pub email: String,
+    pub login: String,
+    pub is_active: bool,
+}
+
+impl From<&OperatorRow> for Operator {
+    fn from(r: &OperatorRow) -> Self {
+        Operator {
+            operator_guid: r.guid,
+            full_name: r.full_name.clone(),
+            email: r.email.clone(),
+            login: r.login.clone(),
+            is_active: r.is_active,
+        }
+    }
+}
+
+/// `POST` and `PUT` need `FullName`, `Email` and `Login`; `PATCH` changes only
+/// what is sent. `IsActive` defaults to true.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OperatorInput {
+    /// Read-only; if sent, must be the operator's GUID.
+    #[schema(nullable)]
+    pub operator_guid: Option<Guid>,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub login: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+pub fn not_found(guid: Guid) -> AppError {
+    AppError::not_found(
+        "OperatorNotFound",
+        format!("No operator {guid}; GET /v4/Operator lists them."),
+    )
+}
+
+pub fn find(conn: &Connection, guid: Guid) -> AppResult<OperatorRow> {
+    repo::find_by_guid(conn, guid)?.ok_or_else(|| not_found(guid))
+}
+
+/// Refuses when removing `operator_id` from the active administrators would
+/// leave none.
+pub fn ensure_not_last_administrator(
+    conn: &Connection,
+    operator_id: i64,
+    doing: &str,
+) -> AppResult<()> {
+    if !repo::is_administrator(conn, operator_id)? {
+        return Ok(());
+    }
+    let op = repo::find_by_id(conn, operator_id)?;
+    let (_, active) = repo::administrators(conn)?;
+    if !op.is_active || active > 1 {
+        return Ok(());
+    }
+    Err(AppError::bad_request(
+        "LastAdministrator",
+        format!(
+            "Cannot {doing}: {} is the last active member of Administrators, and the account \
+             would have no administrator left. Add another active operator to Administrators first.",
+            op.guid
+        ),
+    ))
+}
+
+pub struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+    pub index: &'a Arc<AuthIndex>,
+}
+
+impl Ctx<'_> {
+    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
+        audit::record(
+            self.conn,
+            &self.actor,
+            self.now.timestamp_millis(),
+            Change {
+                object_type: "Operator",
+                object_guid: guid,
+                related_guid: None,
+                action,
+                details,
+            },
+        )?;
+        Ok(())
+    }
+}
+
+fn check_guid(sent: Option<Guid>, guid: Guid) -> AppResult<()> {
+    match sent {
+        Some(s) if s != guid => Err(AppError::bad_request(
+            "GuidMismatch",
+            format!("OperatorGuid {s} in the body differs from {guid} in the path."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn create(ctx: &Ctx<'_>, input: OperatorInput) -> AppResult<Operator> {
+    if input.operator_guid.is_some() {
+        return Err(AppError::bad_request(
+            "GuidNotSettable",
+            "Omit OperatorGuid: the server assigns it.",
+        ));
+    }
+    let full_name = validate::required_line("FullName", input.full_name.as_deref(), 200)?;
+    let email = validate::email("Email", input.email.as_deref())?;
+    let login = validate::login("Login", input.login.as_deref())?;
+    let guid = Guid::new_random();
+    let new = NewOperator {
+        guid,
+        full_name: &full_name,
+        email: &email,
+        login: &login,
+        is_active: input.is_active.unwrap_or(true),
+    };
+    let id = repo::insert(ctx.conn, &new, ctx.now.timestamp_millis())
+        .map_err(conflict_from("Login", "Email"))?;
+    ctx.history(guid, "Created", String::new())?;
+    Ok(Operator::from(&repo::find_by_id(ctx.conn, id)?))
+}
+
+/// PUT (`partial` false: FullName, Email, Login required) or PATCH.
+pub fn update(
+    ctx: &Ctx<'_>,
+    guid: Guid,
+    input: OperatorInput,
+    partial: bool,
+    after: &mut AfterCommit,
+) -> AppResult<()> {
+    check_guid(input.operator_guid, guid)?;
+    let mut row = find(ctx.conn, guid)?;
+    let before = row.clone();
+    if !partial || input.full_name.is_some() {
+        row.full_name = validate::required_line("FullName", input.full_name.as_deref(), 200)?;
+    }
+    if !partial || input.email.is_some() {
+        row.email = validate::email("Email", input.email.as_deref())?;
+    }
+    if !partial || input.login.is_some() {
+        row.login = validate::login("Login", input.login.as_deref())?;
+    }
+    if !partial || input.is_active.is_some() {
+        row.is_active = input.is_active.unwrap_or(true);
+    }
+    if before.is_active && !row.is_active {
+        ensure_not_last_administrator(ctx.conn, row.id, "deactivate this operator")?;
+    }
+    repo::update(ctx.conn, &row).map_err(conflict_from("Login", "Email"))?;
+    let mut changed = Vec::new();
+    for (field, differs) in [
+        ("FullName", before.full_name != row.full_name),
+        ("Email", before.email != row.email),
+        ("Login", before.login != row.login),
+        ("IsActive", before.is_active != row.is_active),
+    ] {
+        if differs {
+            changed.push(field);
+        }
+    }
+    ctx.history(guid, "Updated", audit::fields_changed(&changed))?;
+    if before.is_active != row.is_active {
+        let (index, id, active) = (ctx.index.clone(), row.id, row.is_active);
+        after.push(move || index.set_operator_active(id, active));
+    }
+    Ok(())
+}
+
+pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
+    let row = find(ctx.conn, guid)?;
+    if repo::api_key_count(ctx.conn, row.id)? > 0 {
+        return Err(AppError::bad_request(
+            "OperatorHasApiKey",
+            "This operator is an API key's identity; delete the key instead (DELETE /v4/ApiKey/{guid}), \
+             which deletes its operator too.",
+        ));
+    }
+    ensure_not_last_administrator(ctx.conn, row.id, "delete this operator")?;
+    repo::delete(ctx.conn, row.id)?;
+    ctx.history(guid, "Deleted", String::new())
+}

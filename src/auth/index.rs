@@ -1,0 +1,225 @@
+//! The in-memory index of API keys: lookup id → what authentication needs.
+//! Authenticating a request is a hash-map read, one HMAC and a constant-time
+//! compare, with no database hop and no slow KDF.
+//!
+//! The index is changed only by the writer thread, after the commit of the
+//! change it reflects (see `db::AfterCommit`), so revoke, regenerate, delete
+//! and edits take effect on the very next request, and never before they are
+//! durable. Expiry needs no change at all: it is checked against the clock on
+//! every request.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rusqlite::Connection;
+
+use super::permissions::PermissionSet;
+use crate::http::Guid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl StoredStatus {
+    pub fn parse(text: &str) -> StoredStatus {
+        match text {
+            "Revoked" => StoredStatus::Revoked,
+            "Expired" => StoredStatus::Expired,
+            _ => StoredStatus::Active,
+        }
+    }
+}
+
+/// One key, as authentication sees it.
+#[derive(Debug)]
+pub struct KeyEntry {
+    pub id: i64,
+    pub guid: Guid,
+    pub lookup_id: String,
+    pub secret_hash: [u8; 32],
+    pub revoked: bool,
+    /// Unix ms of the instant the key stops working, if it expires.
+    pub expires_at: Option<i64>,
+    pub permissions: PermissionSet,
+    pub operator_id: i64,
+    pub operator_active: AtomicBool,
+    pub contact_first_name: String,
+    pub contact_last_name: String,
+    /// Last successful authentication (Unix ms; 0 = never), written to the
+    /// database at most every `last_used_flush_secs`.
+    pub last_used: AtomicI64,
+    last_used_stored: AtomicI64,
+}
+
+impl KeyEntry {
+    pub fn touch(&self, now_ms: i64) {
+        self.last_used.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    pub fn last_used(&self) -> Option<i64> {
+        Some(self.last_used.load(Ordering::Relaxed)).filter(|&t| t > 0)
+    }
+
+    pub fn operator_active(&self) -> bool {
+        self.operator_active.load(Ordering::Relaxed)
+    }
+}
+
+const ENTRY_COLUMNS: &str = "k.id, k.guid, k.lookup_id, k.secret_hash, k.status, k.expires_at,
+    k.enable_permissions, k.permissions, k.operator_id, o.is_active, k.contact_first_name,
+    k.contact_last_name, k.last_used_at";
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEntry> {
+    let hash: Vec<u8> = r.get(3)?;
+    let mut secret_hash = [0u8; 32];
+    if hash.len() == 32 {
+        secret_hash.copy_from_slice(&hash);
+    }
+    let last_used: Option<i64> = r.get(12)?;
+    let enable: bool = r.get(6)?;
+    let stored: String = r.get(7)?;
+    Ok(KeyEntry {
+        id: r.get(0)?,
+        guid: r.get(1)?,
+        lookup_id: r.get(2)?,
+        secret_hash,
+        revoked: StoredStatus::parse(&r.get::<_, String>(4)?) == StoredStatus::Revoked,
+        expires_at: r.get(5)?,
+        permissions: PermissionSet::effective(enable, PermissionSet::from_storage(&stored)),
+        operator_id: r.get(8)?,
+        operator_active: AtomicBool::new(r.get(9)?),
+        contact_first_name: r.get(10)?,
+        contact_last_name: r.get(11)?,
+        last_used: AtomicI64::new(last_used.unwrap_or(0)),
+        last_used_stored: AtomicI64::new(last_used.unwrap_or(0)),
+    })
+}
+
+/// Reads one key's entry (inside the transaction that changed it).
+pub fn load_entry(conn: &Connection, key_id: i64) -> rusqlite::Result<KeyEntry> {
+    conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id WHERE k.id = ?1"
+    ))?
+    .query_row([key_id], entry_from_row)
+}
+
+#[derive(Debug, Default)]
+struct Maps {
+    by_lookup: HashMap<String, Arc<KeyEntry>>,
+    by_id: HashMap<i64, Arc<KeyEntry>>,
+}
+
+impl Maps {
+    fn insert(&mut self, entry: Arc<KeyEntry>) {
+        self.by_id.insert(entry.id, entry.clone());
+        self.by_lookup.insert(entry.lookup_id.clone(), entry);
+    }
+
+    fn remove(&mut self, key_id: i64) -> Option<Arc<KeyEntry>> {
+        let old = self.by_id.remove(&key_id)?;
+        self.by_lookup.remove(&old.lookup_id);
+        Some(old)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct AuthIndex {
+    maps: RwLock<Maps>,
+}
+
+impl AuthIndex {
+    pub fn load(conn: &Connection) -> rusqlite::Result<AuthIndex> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id"
+        ))?;
+        let mut maps = Maps::default();
+        for entry in stmt.query_map([], entry_from_row)? {
+            maps.insert(Arc::new(entry?));
+        }
+        Ok(AuthIndex {
+            maps: RwLock::new(maps),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, lookup_id: &str) -> Option<Arc<KeyEntry>> {
+        self.read().by_lookup.get(lookup_id).cloned()
+    }
+
+    pub fn by_id(&self, key_id: i64) -> Option<Arc<KeyEntry>> {
+        self.read().by_id.get(&key_id).cloned()
+    }
+
+    /// Replaces the key's entry (its lookup id may have changed: regenerate),
+    /// keeping the in-memory LastUsedAt.
+    pub fn upsert(&self, entry: KeyEntry) {
+        let mut maps = self.write();
+        if let Some(old) = maps.remove(entry.id) {
+            entry
+                .last_used
+                .fetch_max(old.last_used.load(Ordering::Relaxed), Ordering::Relaxed);
+            entry.last_used_stored.fetch_max(
+                old.last_used_stored.load(Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
+        }
+        maps.insert(Arc::new(entry));
+    }
+
+    pub fn remove(&self, key_id: i64) {
+        self.write().remove(key_id);
+    }
+
+    /// An operator was (de)activated: every key acting as it follows.
+    pub fn set_operator_active(&self, operator_id: i64, active: bool) {
+        for e in self
+            .read()
+            .by_id
+            .values()
+            .filter(|e| e.operator_id == operator_id)
+        {
+            e.operator_active.store(active, Ordering::Relaxed);
+        }
+    }
+
+    /// LastUsedAt values newer than what the database holds.
+    pub fn unflushed_last_used(&self) -> Vec<(i64, i64)> {
+        self.read()
+            .by_id
+            .values()
+            .filter_map(|e| {
+                let now = e.last_used.load(Ordering::Relaxed);
+                (now > e.last_used_stored.load(Ordering::Relaxed)).then_some((e.id, now))
+            })
+            .collect()
+    }
+
+    /// Records that these values are now in the database.
+    pub fn mark_flushed(&self, flushed: &[(i64, i64)]) {
+        let maps = self.read();
+        for (id, at) in flushed {
+            if let Some(e) = maps.by_id.get(id) {
+                e.last_used_stored.fetch_max(*at, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

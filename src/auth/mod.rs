@@ -1,0 +1,14 @@
+//! Authentication (the `Principal` extractor over an in-memory key index),
+//! API-key permissions, and the operator rights that form the second layer of
+//! every decision (SPEC §3).
+
+pub mod access;
+pub mod index;
+pub mod permissions;
+pub mod principal;
+pub mod rate_limit;
+
+pub use access::{OperatorContext, SectionRights};
+pub use index::AuthIndex;
+pub use permissions::{Permission, PermissionSet};
+pub use principal::{Authenticator, Principal};

@@ -1,0 +1,223 @@
+//! Who is calling. A handler that takes a `Principal` cannot forget to
+//! authenticate; checks read as sentences: `principal.require(Permission::ITEM_READ)?`.
+//!
+//! Missing, malformed and unknown keys get the same 401 body and do the same
+//! work (one HMAC), so a caller learns nothing about which keys exist. Only a
+//! caller holding a key's real secret learns that it expired or was revoked.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use futures_util::future::{Ready, ready};
+
+use super::index::{AuthIndex, KeyEntry};
+use super::permissions::{Permission, PermissionSet};
+use super::rate_limit::FailureLimiter;
+use crate::audit::Actor;
+use crate::crypto::{ApiKeyHasher, ApiKeyToken};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Everything authentication needs, shared by the workers.
+pub struct Authenticator {
+    pub index: Arc<AuthIndex>,
+    pub limiter: FailureLimiter,
+    /// Hashed on failure paths so every failure costs the same.
+    decoy: ApiKeyToken,
+}
+
+impl Authenticator {
+    pub fn new(index: Arc<AuthIndex>, limiter: FailureLimiter) -> Self {
+        Self {
+            index,
+            limiter,
+            decoy: ApiKeyToken::generate().0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    key: Arc<KeyEntry>,
+}
+
+pub fn unauthenticated() -> AppError {
+    AppError::unauthorized(
+        "Unauthorized",
+        "A valid API key is required: send it as `Authorization: Bearer <key>`, as \
+         `X-Api-Key: <key>`, or as the password of HTTP Basic authentication (any user name). \
+         Keys look like coffre_XXXXXXXXXXXX_…; an administrator can create one.",
+    )
+}
+
+fn millis_to_rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+impl Principal {
+    pub fn require(&self, p: Permission) -> AppResult<()> {
+        if self.key.permissions.contains(p) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "MissingPermission",
+                format!(
+                    "This API key lacks the permission {p}. An administrator can add it to the \
+                     key's Permissions (PUT /v4/ApiKey/{}).",
+                    self.key.guid
+                ),
+            ))
+        }
+    }
+
+    pub fn permissions(&self) -> PermissionSet {
+        self.key.permissions
+    }
+
+    pub fn operator_id(&self) -> i64 {
+        self.key.operator_id
+    }
+
+    pub fn key_id(&self) -> i64 {
+        self.key.id
+    }
+
+    pub fn key_guid(&self) -> crate::http::Guid {
+        self.key.guid
+    }
+
+    /// Who history records as having made a change.
+    pub fn actor(&self) -> Actor {
+        Actor::key(
+            self.key.guid,
+            &self.key.contact_first_name,
+            &self.key.contact_last_name,
+        )
+    }
+
+    /// For tests and tools that construct one directly.
+    pub fn from_entry(key: Arc<KeyEntry>) -> Self {
+        Principal { key }
+    }
+}
+
+/// The presented key, from whichever of the three places it came in.
+fn presented_key(req: &HttpRequest) -> Option<String> {
+    if let Some(v) = req.headers().get("x-api-key") {
+        return v.to_str().ok().map(|s| s.trim().to_string());
+    }
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(rest.to_string())
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        text.split_once(':')
+            .map(|(_, password)| password.to_string())
+    } else {
+        None
+    }
+}
+
+pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let auth = &state.auth;
+    let hasher: &ApiKeyHasher = &state.keys.api_key_hasher;
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let instant = Instant::now();
+    if let Some(retry) = auth.limiter.blocked(address, instant) {
+        return Err(AppError::too_many_requests(
+            retry,
+            format!(
+                "Too many failed authentications from your address; retry in {retry} seconds \
+                 with a valid API key."
+            ),
+        ));
+    }
+
+    let presented = presented_key(req);
+    let token = presented.as_deref().and_then(ApiKeyToken::parse);
+    let entry = token.as_ref().and_then(|t| auth.index.get(t.lookup_id()));
+    let verified = match (&token, &entry) {
+        (Some(token), Some(entry)) => hasher.verify(token, &entry.secret_hash),
+        (Some(token), None) => {
+            hasher.verify(token, &[0u8; 32]);
+            false
+        }
+        _ => {
+            hasher.verify(&auth.decoy, &[0u8; 32]);
+            false
+        }
+    };
+    let entry = match (verified, entry) {
+        (true, Some(entry)) => entry,
+        _ => {
+            auth.limiter.record_failure(address, instant);
+            return Err(unauthenticated());
+        }
+    };
+
+    if entry.revoked {
+        return Err(AppError::unauthorized(
+            "KeyRevoked",
+            format!(
+                "This API key was revoked. An administrator can issue it a new secret with \
+                 POST /v4/ApiKey/{}/Regenerate.",
+                entry.guid
+            ),
+        ));
+    }
+    let now = state.clock.now_millis();
+    if let Some(expires_at) = entry.expires_at
+        && now >= expires_at
+    {
+        return Err(AppError::unauthorized(
+            "KeyExpired",
+            format!(
+                "This API key expired at {} (midnight UTC at the end of its ExpirationDate). \
+                 Ask an administrator to extend its ExpirationDate.",
+                millis_to_rfc3339(expires_at)
+            ),
+        ));
+    }
+    if !entry.operator_active() {
+        return Err(AppError::unauthorized(
+            "OperatorDeactivated",
+            "The operator this API key acts as is deactivated; an administrator can reactivate \
+             it (PATCH /v4/Operator/{guid} with IsActive true).",
+        ));
+    }
+    entry.touch(now);
+    Ok(Principal { key: entry })
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
