@@ -2,6 +2,8 @@
 //! administration needs membership of Administrators; vault sections need View
 //! or Change, granted to the operator directly or to any of its groups.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{AppError, AppResult};
@@ -50,23 +52,53 @@ pub struct SectionRights {
     pub change: bool,
 }
 
+/// One SQL expression for the rights of the operator bound at `operator` on
+/// the section in `section` (a column or a parameter), directly or through any
+/// of its groups: NULL (none), 0 (View) or 1 (Change, which implies View).
+/// Two indexed lookups joined by UNION ALL: an `OR` with an `IN` subquery here
+/// cost twice as much, on the hot path of every item read.
+pub fn rights_sql(section: &str, operator: &str) -> String {
+    format!(
+        "(SELECT max(kind = 'ChangeVaultSection') FROM (
+            SELECT kind FROM section_authorizations WHERE section_id = {section} AND operator_id = {operator}
+            UNION ALL
+            SELECT a.kind FROM group_members m
+              JOIN section_authorizations a ON a.group_id = m.group_id
+             WHERE m.operator_id = {operator} AND a.section_id = {section}))"
+    )
+}
+
+/// The ids of every section the operator bound at `operator` may view, as a
+/// subquery (evaluated once per statement).
+pub fn visible_sections_sql(operator: &str) -> String {
+    format!(
+        "(SELECT section_id FROM section_authorizations WHERE operator_id = {operator}
+          UNION
+          SELECT a.section_id FROM group_members m
+            JOIN section_authorizations a ON a.group_id = m.group_id
+           WHERE m.operator_id = {operator})"
+    )
+}
+
+impl SectionRights {
+    /// From the value of `rights_sql`.
+    pub fn from_sql(level: Option<bool>) -> SectionRights {
+        SectionRights {
+            view: level.is_some(),
+            change: level == Some(true),
+        }
+    }
+}
+
 /// The operator's rights on one section, directly and through its groups.
 pub fn section_rights(
     conn: &Connection,
     operator_id: i64,
     section_id: i64,
 ) -> rusqlite::Result<SectionRights> {
-    conn.prepare_cached(
-        "SELECT coalesce(max(kind = 'ViewVaultSection'), 0), coalesce(max(kind = 'ChangeVaultSection'), 0)
-         FROM section_authorizations
-         WHERE section_id = ?1
-           AND (operator_id = ?2
-                OR group_id IN (SELECT group_id FROM group_members WHERE operator_id = ?2))",
-    )?
-    .query_row((section_id, operator_id), |r| {
-        let view: bool = r.get(0)?;
-        let change: bool = r.get(1)?;
-        // Change implies View (the two are kept together, but be safe).
-        Ok(SectionRights { view: view || change, change })
-    })
+    static SQL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", rights_sql("?1", "?2")));
+    conn.prepare_cached(&SQL)?
+        .query_row((section_id, operator_id), |r| {
+            Ok(SectionRights::from_sql(r.get(0)?))
+        })
 }

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod connection;
 pub mod groups;
 pub mod history;
+pub mod items;
 pub mod migrate;
 pub mod operators;
 pub mod sections;

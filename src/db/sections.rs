@@ -66,15 +66,21 @@ pub fn list_visible(
     operator_id: i64,
     all: bool,
 ) -> rusqlite::Result<Vec<SectionRow>> {
-    conn.prepare_cached(
-        "SELECT id, guid, name FROM vault_sections
-         WHERE ?2 OR id IN (SELECT section_id FROM section_authorizations
-                            WHERE operator_id = ?1
-                               OR group_id IN (SELECT group_id FROM group_members WHERE operator_id = ?1))
-         ORDER BY id",
-    )?
-    .query_map((operator_id, all), |r| Ok(SectionRow { id: r.get(0)?, guid: r.get(1)?, name: r.get(2)? }))?
-    .collect()
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT id, guid, name FROM vault_sections WHERE ?2 OR id IN {} ORDER BY id",
+            crate::auth::access::visible_sections_sql("?1")
+        )
+    });
+    conn.prepare_cached(&SQL)?
+        .query_map((operator_id, all), |r| {
+            Ok(SectionRow {
+                id: r.get(0)?,
+                guid: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })?
+        .collect()
 }
 
 pub fn rename(conn: &Connection, id: i64, name: &str) -> rusqlite::Result<()> {

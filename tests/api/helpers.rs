@@ -432,3 +432,81 @@ pub fn read_all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+// ---------------------------------------------------------------------------
+// Real artefacts made by the `openssl` command line.
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed certificate in PEM.
+pub fn pem_certificate(subject: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "365",
+            "-subj",
+            subject,
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+        ],
+        dir.path(),
+    );
+    std::fs::read_to_string(dir.path().join("c.pem")).unwrap()
+}
+
+/// A .pfx made by `openssl pkcs12 -export` (OpenSSL 3 defaults, or `-legacy`), base64.
+pub fn pfx_base64(password: &str, legacy: bool) -> String {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=Acme Client/O=Acme Corp",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+        ],
+        dir.path(),
+    );
+    let pass = format!("pass:{password}");
+    let mut args = vec![
+        "pkcs12", "-export", "-in", "c.pem", "-inkey", "k.pem", "-out", "a.pfx", "-passout", &pass,
+    ];
+    if legacy {
+        args.push("-legacy");
+    }
+    openssl(&args, dir.path());
+    base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(dir.path().join("a.pfx")).unwrap())
+}

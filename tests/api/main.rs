@@ -9,3 +9,5 @@ mod cli;
 mod health;
 mod principals;
 mod storage;
+mod vault_items;
+mod vault_sections;

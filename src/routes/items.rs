@@ -1,0 +1,268 @@
+//! `/v4/VaultItem` (Uptrends vault API), plus Reveal, the current one-time
+//! code, usage and per-item history.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use crate::auth::{Permission, Principal};
+use crate::db::history as history_repo;
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, Guid};
+use crate::routes::docs::{ReadErrors, WriteErrors};
+use crate::routes::history::{HistoryEntry, HistoryQuery};
+use crate::routes::sections::{vault_read, vault_write};
+use crate::state::AppState;
+use crate::vault::Ctx;
+use crate::vault::items::{self, Mode, OtpCode, VaultItem, VaultItemInput};
+use crate::vault::usage::{self, Usage, UsageCreated, UsageInput};
+
+#[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem",
+    responses((status = 200, description = "Every item of every section you can view, sensitive values empty", body = [VaultItem]), ReadErrors))]
+pub async fn list_items(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_READ)?;
+    // Streamed: a bounded channel of chunks between the database thread and
+    // the socket, so 10,000 items never sit in memory as one body per client.
+    let (chunks, mut body) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
+    let (started, has_started) = tokio::sync::oneshot::channel::<AppResult<()>>();
+    let now = state.clock.now();
+    let db = state.db.clone();
+    let reading = async move {
+        db.read(move |conn| {
+            let ctx = Ctx::new(conn, caller.operator_id(), caller.actor(), now);
+            let mut started = Some(started);
+            let result = items::stream_list(&ctx, 32 * 1024, |chunk| {
+                if let Some(s) = started.take() {
+                    let _ = s.send(Ok(()));
+                }
+                chunks.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
+            });
+            match (result, started.take()) {
+                (Err(e), Some(s)) => {
+                    let _ = s.send(Err(e));
+                }
+                (Err(e), None) => {
+                    // Headers are gone already: cut the body short so the client
+                    // sees a broken response rather than a truncated list.
+                    log::error!("listing vault items failed mid-stream: {e}");
+                    let _ = chunks.blocking_send(Err(std::io::Error::other("listing failed")));
+                }
+                (Ok(()), _) => {}
+            }
+            Ok(())
+        })
+        .await
+    };
+    actix_web::rt::spawn(async move {
+        if let Err(e) = reading.await {
+            log::error!("vault item list task failed: {e}");
+        }
+    });
+    has_started
+        .await
+        .map_err(|_| AppError::internal("vault item list ended before it started"))??;
+    let stream = futures_util::stream::poll_fn(move |cx| body.poll_recv(cx));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .streaming(stream))
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 200, description = "The item, sensitive values empty", body = VaultItem), ReadErrors))]
+pub async fn get_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_READ)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    Ok(
+        HttpResponse::Ok()
+            .json(vault_read(&state, caller, move |ctx| items::get(ctx, guid)).await?),
+    )
+}
+
+#[utoipa::path(post, path = "/v4/VaultItem", tag = "VaultItem", request_body = VaultItemInput,
+    responses((status = 201, description = "Created", body = VaultItem), WriteErrors))]
+pub async fn create_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    body: ApiJson<VaultItemInput>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_CREATE)?;
+    let keys = state.keys.clone();
+    let item = vault_write(&state, caller, move |ctx| {
+        items::create(ctx, &keys.sealer, body.into_inner())
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v4/VaultItem/{}", item.vault_item_guid),
+        ))
+        .json(item))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    body: ApiJson<VaultItemInput>,
+    mode: Mode,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_UPDATE)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let keys = state.keys.clone();
+    vault_write(&state, caller, move |ctx| {
+        items::update(ctx, &keys.sealer, guid, body.into_inner(), mode)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(put, path = "/v4/VaultItem/{VaultItemGuid}", tag = "VaultItem", request_body = VaultItemInput,
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 204, description = "Replaced: omitted fields emptied, omitted sensitive values kept"), WriteErrors))]
+pub async fn replace_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    body: ApiJson<VaultItemInput>,
+) -> AppResult<HttpResponse> {
+    update(state, caller, path, body, Mode::Replace).await
+}
+
+#[utoipa::path(patch, path = "/v4/VaultItem/{VaultItemGuid}", tag = "VaultItem", request_body = VaultItemInput,
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 204, description = "The fields sent were changed"), WriteErrors))]
+pub async fn patch_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    body: ApiJson<VaultItemInput>,
+) -> AppResult<HttpResponse> {
+    update(state, caller, path, body, Mode::Patch).await
+}
+
+#[utoipa::path(delete, path = "/v4/VaultItem/{VaultItemGuid}", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 204, description = "Deleted (400 while in use)"), ReadErrors))]
+pub async fn delete_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_DELETE)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    vault_write(&state, caller, move |ctx| items::delete(ctx, guid)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/Reveal", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 200, description = "The item with its sensitive values (recorded in history)", body = VaultItem), ReadErrors))]
+pub async fn reveal_item(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_REVEAL)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let keys = state.keys.clone();
+    let item = vault_write(&state, caller, move |ctx| {
+        items::reveal(ctx, &keys.sealer, guid)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/Otp", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 200, description = "The current RFC 6238 code of a OneTimePassword item", body = OtpCode), ReadErrors))]
+pub async fn item_otp(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_READ)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let keys = state.keys.clone();
+    let code = vault_write(&state, caller, move |ctx| {
+        items::current_code(ctx, &keys.sealer, guid)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(code))
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/History", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID"), HistoryQuery),
+    responses((status = 200, description = "Changes to the item, newest first", body = [HistoryEntry]), ReadErrors))]
+pub async fn item_history(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_READ)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let filter = query.into_inner().filter(false)?;
+    let entries = vault_read(&state, caller, move |ctx| {
+        items::visible(ctx, guid)?;
+        Ok(history_repo::for_object(ctx.conn, guid, &filter)?
+            .into_iter()
+            .map(HistoryEntry::from)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/Usage", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 200, description = "Who uses the item", body = [Usage]), ReadErrors))]
+pub async fn list_usage(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_READ)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    Ok(HttpResponse::Ok()
+        .json(vault_read(&state, caller, move |ctx| usage::list(ctx, guid)).await?))
+}
+
+#[utoipa::path(post, path = "/v4/VaultItem/{VaultItemGuid}/Usage", tag = "VaultItem", request_body = UsageInput,
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 201, description = "Registered", body = UsageCreated), WriteErrors))]
+pub async fn add_usage(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    body: ApiJson<UsageInput>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_USE)?;
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let created = vault_write(&state, caller, move |ctx| {
+        usage::add(ctx, guid, body.into_inner())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[utoipa::path(delete, path = "/v4/VaultItem/{VaultItemGuid}/Usage/{UsageGuid}", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID"), ("UsageGuid" = Guid, Path, description = "The usage to release")),
+    responses((status = 204, description = "Released"), ReadErrors))]
+pub async fn remove_usage(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    caller.require(Permission::ITEM_USE)?;
+    let guid = Guid::from_path("VaultItemGuid", &path.0)?;
+    let usage_guid = Guid::from_path("UsageGuid", &path.1)?;
+    vault_write(&state, caller, move |ctx| {
+        usage::remove(ctx, guid, usage_guid)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

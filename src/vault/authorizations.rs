@@ -1,0 +1,237 @@
+//! Section authorizations, named as in the seed. Change brings View with it;
+//! deleting View takes the same grantee's Change with it; a section never
+//! loses its last Change; an identical authorization is never stored twice.
+//! Administrators, and operators holding Change on the section, manage them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Ctx, change_needed};
+use crate::db::sections::{self as repo, AuthorizationRow, CHANGE, Grantee, SectionRow, VIEW};
+use crate::db::{groups, operators};
+use crate::error::{AppError, AppResult};
+use crate::http::Guid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum AuthorizationType {
+    ViewVaultSection,
+    ChangeVaultSection,
+}
+
+impl AuthorizationType {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationType::ViewVaultSection => VIEW,
+            AuthorizationType::ChangeVaultSection => CHANGE,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Authorization {
+    pub authorization_id: Guid,
+    /// The section's GUID.
+    pub context_id: Guid,
+    pub authorization_type: AuthorizationType,
+    /// The operator's GUID, or `""` for a group authorization.
+    pub operator_guid: String,
+    /// The group's GUID, or `""` for an operator authorization.
+    pub operator_group_id: String,
+}
+
+fn to_api(section: Guid, row: &AuthorizationRow) -> Authorization {
+    Authorization {
+        authorization_id: row.guid,
+        context_id: section,
+        authorization_type: if row.kind == CHANGE {
+            AuthorizationType::ChangeVaultSection
+        } else {
+            AuthorizationType::ViewVaultSection
+        },
+        operator_guid: row.operator_guid.map(|g| g.to_text()).unwrap_or_default(),
+        operator_group_id: row.group_guid.map(|g| g.to_text()).unwrap_or_default(),
+    }
+}
+
+/// Exactly one of `OperatorGuid` and `OperatorGroupId` (alias
+/// `OperatorGroupGuid`); the other `""` or null.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct AuthorizationInput {
+    /// Read-only; ignored if sent.
+    #[schema(nullable)]
+    pub authorization_id: Option<String>,
+    /// The section's GUID; if sent, must be the one in the path.
+    #[schema(nullable)]
+    pub context_id: Option<String>,
+    /// Required.
+    pub authorization_type: Option<AuthorizationType>,
+    #[schema(nullable)]
+    pub operator_guid: Option<String>,
+    #[schema(nullable)]
+    pub operator_group_id: Option<String>,
+    /// Alias of `OperatorGroupId`.
+    #[schema(nullable)]
+    pub operator_group_guid: Option<String>,
+}
+
+fn present(field: &str, v: &Option<String>) -> AppResult<Option<Guid>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Guid::parse_field(field, text).map(Some),
+    }
+}
+
+/// The section, with the caller allowed to manage its authorizations.
+fn managed_section(ctx: &Ctx<'_>, guid: Guid) -> AppResult<SectionRow> {
+    let (section, rights) = ctx.section(guid)?;
+    if rights.change || ctx.is_admin()? {
+        Ok(section)
+    } else {
+        Err(change_needed("managing its authorizations"))
+    }
+}
+
+pub fn list(ctx: &Ctx<'_>, section_guid: Guid) -> AppResult<Vec<Authorization>> {
+    let (section, _) = ctx.section(section_guid)?;
+    Ok(repo::authorizations(ctx.conn, section.id)?
+        .iter()
+        .map(|a| to_api(section.guid, a))
+        .collect())
+}
+
+pub fn create(
+    ctx: &Ctx<'_>,
+    section_guid: Guid,
+    input: AuthorizationInput,
+) -> AppResult<Authorization> {
+    let section = managed_section(ctx, section_guid)?;
+    if let Some(context) = present("ContextId", &input.context_id)?
+        && context != section.guid
+    {
+        return Err(AppError::bad_request(
+            "GuidMismatch",
+            format!(
+                "ContextId {context} differs from the section {} in the path.",
+                section.guid
+            ),
+        ));
+    }
+    let kind = input.authorization_type.ok_or_else(|| {
+        AppError::bad_request(
+            "FieldRequired",
+            "AuthorizationType is required: ViewVaultSection or ChangeVaultSection.",
+        )
+    })?;
+    let operator = present("OperatorGuid", &input.operator_guid)?;
+    let group_id = present("OperatorGroupId", &input.operator_group_id)?;
+    let group_alias = present("OperatorGroupGuid", &input.operator_group_guid)?;
+    let group = match (group_id, group_alias) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::bad_request(
+                "GuidMismatch",
+                "OperatorGroupId and its alias OperatorGroupGuid name different groups; send one.",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    let (grantee, who) = match (operator, group) {
+        (Some(op), None) => {
+            let row = operators::find_by_guid(ctx.conn, op)?.ok_or_else(|| {
+                AppError::bad_request(
+                    "OperatorNotFound",
+                    format!("OperatorGuid {op} names no operator; GET /v4/Operator lists them."),
+                )
+            })?;
+            (Grantee::Operator(row.id), format!("operator {op}"))
+        }
+        (None, Some(g)) => {
+            let row = groups::find_by_guid(ctx.conn, g)?.ok_or_else(|| {
+                AppError::bad_request("OperatorGroupNotFound", format!("OperatorGroupId {g} names no operator group; GET /v4/OperatorGroup lists them."))
+            })?;
+            (Grantee::Group(row.id), format!("group {g}"))
+        }
+        _ => {
+            return Err(AppError::bad_request(
+                "GranteeRequired",
+                "Give exactly one of OperatorGuid (for an operator) or OperatorGroupId (for a group); leave the other \"\" or null.",
+            ));
+        }
+    };
+    if let Some(existing) = repo::find_grant(ctx.conn, section.id, kind.as_str(), grantee)? {
+        return Err(AppError::conflict(
+            "AuthorizationExists",
+            format!(
+                "{who} already has {} on this section (AuthorizationId {}).",
+                kind.as_str(),
+                existing.guid
+            ),
+        ));
+    }
+    let mut kinds = vec![kind];
+    if kind == AuthorizationType::ChangeVaultSection
+        && repo::find_grant(ctx.conn, section.id, VIEW, grantee)?.is_none()
+    {
+        kinds.insert(0, AuthorizationType::ViewVaultSection);
+    }
+    let mut created = None;
+    for k in kinds {
+        let guid = Guid::new_random();
+        repo::insert_authorization(
+            ctx.conn,
+            guid,
+            section.id,
+            k.as_str(),
+            grantee,
+            ctx.now_ms(),
+        )?;
+        ctx.record(
+            "VaultSectionAuthorization",
+            guid,
+            Some(section.guid),
+            "Created",
+            format!("{} for {who}", k.as_str()),
+        )?;
+        created = Some(guid);
+    }
+    let guid = created.ok_or_else(|| AppError::internal("no authorization created"))?;
+    let row = repo::find_authorization(ctx.conn, section.id, guid)?
+        .ok_or_else(|| AppError::internal("authorization vanished"))?;
+    Ok(to_api(section.guid, &row))
+}
+
+pub fn delete(ctx: &Ctx<'_>, section_guid: Guid, authorization: Guid) -> AppResult<()> {
+    let section = managed_section(ctx, section_guid)?;
+    let row = repo::find_authorization(ctx.conn, section.id, authorization)?.ok_or_else(|| {
+        AppError::not_found(
+            "AuthorizationNotFound",
+            format!("No authorization {authorization} on this section; GET /v4/VaultSection/{section_guid}/Authorization lists them."),
+        )
+    })?;
+    let mut doomed = vec![row.clone()];
+    if row.kind == VIEW
+        && let Some(change) = repo::find_grant(ctx.conn, section.id, CHANGE, row.grantee)?
+    {
+        doomed.push(change);
+    }
+    let removed_changes = doomed.iter().filter(|a| a.kind == CHANGE).count() as i64;
+    if removed_changes > 0 && repo::change_count(ctx.conn, section.id)? <= removed_changes {
+        return Err(AppError::bad_request(
+            "LastChangeAuthorization",
+            "This would remove the last ChangeVaultSection authorization of the section and lock \
+             it: grant ChangeVaultSection to another operator or group first.",
+        ));
+    }
+    for a in doomed {
+        repo::delete_authorization(ctx.conn, a.id)?;
+        ctx.record(
+            "VaultSectionAuthorization",
+            a.guid,
+            Some(section.guid),
+            "Deleted",
+            a.kind.clone(),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! PKCS#12 (.pfx) archives, read for real with the archive's password
+//! (p12-keystore: OpenSSL 3 defaults with AES/PBKDF2 and `-legacy` RC2/3DES).
+//! We keep the archive sealed as given and report its certificate's issuer and
+//! validity.
+
+use chrono::DateTime;
+use p12_keystore::Pkcs12Archive;
+use p12_keystore::error::Error as P12Error;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveInfo {
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_before: String,
+    pub not_after: String,
+}
+
+fn rfc3339(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Opens the archive with `password` and describes its certificate: the one
+/// matching the private key if there is one, else the first end-entity one.
+pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
+    let archive = Pkcs12Archive::from_pkcs12(der, password).map_err(|e| match e {
+        P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_) | P12Error::InvalidPrivateKey => {
+            AppError::bad_request(
+                "ArchivePasswordWrong",
+                "The certificate archive cannot be opened with CertificateArchive.Password: the \
+                 password is wrong for this .pfx. Send the password it was exported with.",
+            )
+        }
+        _ => AppError::bad_request(
+            "NotPkcs12",
+            "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
+             of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
+        ),
+    })?;
+    let key_ids: Vec<&[u8]> = archive
+        .keys
+        .iter()
+        .filter_map(|k| k.local_key_id.as_ref().map(|id| id.0.as_slice()))
+        .collect();
+    let parsed: Vec<(Option<&[u8]>, X509Certificate<'_>)> = archive
+        .certs
+        .iter()
+        .filter_map(|bag| {
+            X509Certificate::from_der(bag.cert.as_der())
+                .ok()
+                .map(|(_, c)| (bag.local_key_id.as_deref(), c))
+        })
+        .collect();
+    let chosen = parsed
+        .iter()
+        .find(|(id, _)| id.is_some_and(|id| key_ids.contains(&id)))
+        .or_else(|| parsed.iter().find(|(_, c)| !c.is_ca()))
+        .or_else(|| parsed.first())
+        .map(|(_, c)| c)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "ArchiveWithoutCertificate",
+                "The certificate archive holds no readable X.509 certificate.",
+            )
+        })?;
+    Ok(ArchiveInfo {
+        issuer: chosen.issuer().to_string(),
+        not_before: rfc3339(chosen.validity().not_before.timestamp()),
+        not_after: rfc3339(chosen.validity().not_after.timestamp()),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// A real .pfx made by the `openssl` command line.
+    pub fn openssl_pfx(password: &str, legacy: bool) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k.pem");
+        let cert = dir.path().join("c.pem");
+        let pfx = dir.path().join("a.pfx");
+        let ok = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "30",
+            ])
+            .args(["-subj", "/CN=Acme Test Root/O=Acme Corp"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let mut export = Command::new("openssl");
+        export
+            .args(["pkcs12", "-export"])
+            .arg("-in")
+            .arg(&cert)
+            .arg("-inkey")
+            .arg(&key)
+            .arg("-out")
+            .arg(&pfx);
+        export.arg("-passout").arg(format!("pass:{password}"));
+        if legacy {
+            export.arg("-legacy");
+        }
+        let ok = export.output().unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        std::fs::read(pfx).unwrap()
+    }
+
+    #[test]
+    fn reads_openssl_3_default_and_legacy_archives() {
+        for legacy in [false, true] {
+            let der = openssl_pfx("TheOtherPassword", legacy);
+            let info = inspect(&der, "TheOtherPassword").unwrap();
+            assert!(info.issuer.contains("Acme Test Root"), "{info:?}");
+            assert!(info.issuer.contains("Acme Corp"), "{info:?}");
+            let before = DateTime::parse_from_rfc3339(&info.not_before).unwrap();
+            let after = DateTime::parse_from_rfc3339(&info.not_after).unwrap();
+            assert_eq!((after - before).num_days(), 30);
+        }
+    }
+
+    #[test]
+    fn a_wrong_password_and_a_non_archive_are_told_apart() {
+        let der = openssl_pfx("right", false);
+        assert_eq!(
+            inspect(&der, "wrong").unwrap_err().code(),
+            "ArchivePasswordWrong"
+        );
+        let legacy = openssl_pfx("right", true);
+        assert_eq!(
+            inspect(&legacy, "wrong").unwrap_err().code(),
+            "ArchivePasswordWrong"
+        );
+        assert_eq!(
+            inspect(b"definitely not DER", "right").unwrap_err().code(),
+            "NotPkcs12"
+        );
+        assert_eq!(
+            inspect(&der[..der.len() / 2], "right").unwrap_err().code(),
+            "NotPkcs12"
+        );
+    }
+
+    #[test]
+    fn an_empty_password_works_when_the_archive_has_one() {
+        let der = openssl_pfx("", false);
+        assert!(inspect(&der, "").is_ok());
+    }
+}
