@@ -35,6 +35,16 @@ impl Application {
         let listener = TcpListener::bind(listen)?;
         let address = listener.local_addr()?;
         let data = web::Data::new(state.clone());
+        // Reads wait for one of `db_pool_size` connections anyway; more
+        // blocking threads would only hold memory (each can grow a malloc arena).
+        let workers = if options.workers > 0 {
+            options.workers
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        };
+        let blocking_threads = (state.config.db_pool_size as usize)
+            .div_ceil(workers)
+            .max(1);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -45,6 +55,7 @@ impl Application {
                 .default_service(web::to(route_not_found))
         })
         .listen(listener)?
+        .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(10);
         if options.workers > 0 {
             server = server.workers(options.workers);

@@ -162,8 +162,9 @@ impl Database {
         &self.location
     }
 
-    /// Runs `f` on a pooled connection inside a read transaction (one snapshot),
-    /// on the blocking pool.
+    /// Runs `f` on a pooled connection, on the blocking pool. Each statement
+    /// reads one consistent snapshot; reads that must agree across statements
+    /// open a transaction themselves.
     pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
@@ -216,7 +217,6 @@ fn read_on<T, F>(pool: &Pool, f: F) -> AppResult<T>
 where
     F: FnOnce(&Connection) -> AppResult<T>,
 {
-    let mut conn = pool.get()?;
-    let tx = conn.transaction()?;
-    f(&tx)
+    let conn = pool.get()?;
+    f(&conn)
 }

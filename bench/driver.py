@@ -1,0 +1,212 @@
+"""Drives bench/run.sh: server start, seeding, wrk runs, report.
+
+Everything is measured in one run on one machine, and reported as ratios to
+GET /health (which runs one trivial query), so figures from different
+machines stay comparable.
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+DURATION = int(os.environ.get("DURATION", "10"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
+THREADS = int(os.environ.get("THREADS", "2"))
+SECTIONS = int(os.environ.get("SECTIONS", "100"))
+ITEMS = int(os.environ.get("ITEMS", "10000"))
+KEYS = int(os.environ.get("KEYS", "1000"))
+DURABILITY = os.environ.get("DURABILITY", "full")
+BIN = os.path.join(os.path.dirname(__file__), "..", "target", "release", "coffre")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Client:
+    def __init__(self, port, key):
+        self.port, self.key = port, key
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method, path, body=None, expect=(200, 201, 204)):
+        headers = {"Authorization": f"Bearer {self.key}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.conn.request(method, path, body=data, headers=headers)
+        res = self.conn.getresponse()
+        text = res.read()
+        if res.status not in expect:
+            raise RuntimeError(f"{method} {path} -> {res.status}: {text[:300]!r}")
+        return json.loads(text) if text else None
+
+
+def parallel(port, key, jobs, workers=8):
+    """Runs (method, path, body) jobs over `workers` keep-alive connections."""
+    chunks = [jobs[i::workers] for i in range(workers)]
+
+    def run(chunk):
+        c = Client(port, key)
+        return [c.call(*job) for job in chunk]
+
+    out = []
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for part in pool.map(run, chunks):
+            out.extend(part)
+    return out
+
+
+def rss_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def show_mappings(pid):
+    """The largest memory mappings (for finding where RSS goes)."""
+    maps, current = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                current = [line.split()[-1] if len(line.split()) > 5 else "[anon]", 0]
+                maps.append(current)
+            elif line.startswith("Rss:"):
+                current[1] = int(line.split()[1])
+    for name, rss in sorted(maps, key=lambda m: -m[1])[:12]:
+        print(f"    {rss / 1024:8.1f} MiB  {name}")
+
+
+def wrk(url, key, script=None):
+    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--latency",
+           "-H", f"Authorization: Bearer {key}", url]
+    if script:
+        cmd[1:1] = ["-s", script]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} non-2xx responses\n{out}")
+    return rps, pct(50), pct(99)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="coffre-bench-")
+    data_dir = os.path.join(tmp, "data")
+    env = dict(os.environ, RUST_LOG="warn", COFFRE_DURABILITY=DURABILITY,
+               COFFRE_AUTH_FAILURE_LIMIT="1000000")
+    env.pop("COFFRE_PASSPHRASE", None)
+    server = subprocess.Popen([BIN, "--data-dir", data_dir, "--listen", "127.0.0.1:0", "serve"],
+                              stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        key = None
+        port = None
+        for line in server.stdout:
+            line = line.strip()
+            if line.startswith("coffre bootstrap key: "):
+                key = line.split(": ", 1)[1]
+            if line.startswith("coffre listening on "):
+                port = int(line.rsplit(":", 1)[1])
+                break
+        base = f"http://127.0.0.1:{port}"
+        admin = Client(port, key)
+
+        t = time.time()
+        keys = parallel(port, key, [("POST", "/v4/ApiKey", {
+            "Name": f"bench key {i}", "ContactLogin": f"bench-{i}",
+            "ContactEmail": f"bench{i}@example.com", "ContactFirstName": "Bench",
+            "ContactLastName": str(i)}) for i in range(KEYS - 1)])
+        key_guid = keys[0]["ApiKeyGuid"]
+        print(f"seeded {KEYS} API keys in {time.time() - t:.1f} s (RSS {rss_kib(server.pid, 'VmRSS') / 1024:.0f} MiB)")
+
+        # The vault is read by an ordinary (non-administrator) key whose operator
+        # reaches every section through a group, as in the list target.
+        reader = keys[-1]
+        reader_key = reader["Key"]
+        group = admin.call("POST", "/v4/OperatorGroup", {"Description": "Bench readers"})["OperatorGroupGuid"]
+        admin.call("POST", f"/v4/OperatorGroup/{group}/Member/{reader['OperatorGuid']}", {})
+        t = time.time()
+        sections = parallel(port, key, [("POST", "/v4/VaultSection", {"Name": f"Section {i}"}) for i in range(SECTIONS)])
+        section_guids = [s["VaultSectionGuid"] for s in sections]
+        parallel(port, key, [("POST", f"/v4/VaultSection/{s}/Authorization",
+                               {"AuthorizationType": "ChangeVaultSection", "OperatorGroupId": group})
+                              for s in section_guids])
+
+        def seed_items(start, stop):
+            return parallel(port, key, [("POST", "/v4/VaultItem", {
+                "Name": f"Item {i}", "VaultSectionGuid": section_guids[i % SECTIONS],
+                "VaultItemType": "CredentialSet", "UserName": f"user{i}@example.com",
+                "Password": f"pw-{i}-secret", "Notes": "seeded by bench/run.sh"}) for i in range(start, stop)])
+
+        first = min(1000, ITEMS)
+        items = seed_items(0, first)
+        print(f"seeded {SECTIONS} sections and {first} items in {time.time() - t:.1f} s")
+
+        only = sys.argv[1:]
+        results = []
+
+        def run(name, url, script=None, who=reader_key, record=True):
+            if only and not any(o in name for o in only) and name != "GET /health":
+                return None
+            rps, p50, p99 = wrk(url, who, script)
+            if record:
+                results.append((name, rps, p50, p99))
+            print(f"  {name:<32} {rps:>10.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   "
+                  f"RSS {rss_kib(server.pid, 'VmRSS') / 1024:.0f} MiB", flush=True)
+            return rps
+
+        list_small = run(f"GET /v4/VaultItem (list, {first})", base + "/v4/VaultItem", record=False)
+        t = time.time()
+        items += seed_items(first, ITEMS)
+        print(f"seeded {ITEMS - first} more items in {time.time() - t:.1f} s (RSS {rss_kib(server.pid, 'VmRSS') / 1024:.0f} MiB)")
+        item_guid = items[len(items) // 2]["VaultItemGuid"]
+
+        scripts = tempfile.mkdtemp(dir=tmp)
+        post_lua = os.path.join(scripts, "post.lua")
+        with open(post_lua, "w") as f:
+            f.write(open(os.path.join(HERE, "post_item.lua")).read().replace("SECTION_GUID", section_guids[0]))
+        put_lua = os.path.join(HERE, "put_item.lua")
+
+        run("GET /health", base + "/health")
+        run("GET /v4/ApiKey/{guid}", base + f"/v4/ApiKey/{key_guid}", who=key)
+        run("GET /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}")
+        list_big = run(f"GET /v4/VaultItem (list, {ITEMS})", base + "/v4/VaultItem")
+        run("POST /v4/VaultItem", base + "/v4/VaultItem", post_lua)
+        run("PUT /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}", put_lua)
+
+        health = [r for r in results if r[0] == "GET /health"][0][1]
+        print()
+        print(f"coffre {DURABILITY} durability, {CONNECTIONS} connections, {THREADS} wrk threads, "
+              f"{DURATION} s per endpoint, {os.cpu_count()} CPUs")
+        print(f"{'endpoint':<28} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x /health':>10}")
+        for name, rps, p50, p99 in results:
+            print(f"{name:<28} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {rps / health:>10.2f}")
+        if list_small and list_big:
+            per_small = 1e6 / (list_small * first)
+            per_big = 1e6 / (list_big * ITEMS)
+            print(f"list cost per item: {per_small:.2f} us at {first} items, {per_big:.2f} us at {ITEMS} "
+                  f"items: {per_big / per_small:.2f}x")
+        print(f"peak RSS {rss_kib(server.pid, 'VmHWM') / 1024:.1f} MiB "
+              f"(now {rss_kib(server.pid, 'VmRSS') / 1024:.1f} MiB)")
+        if os.environ.get("SMAPS"):
+            show_mappings(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
