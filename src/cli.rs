@@ -48,6 +48,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the key-expiry sweep once and print what it expired and reminded.
+    Sweep {
+        /// Act as if it were this instant (RFC 3339), e.g. 2030-01-02T00:00:00Z.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// List the e-mails in the outbox, newest first.
+    Outbox {
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy the data dir, consistently, while the server may be running.
     Backup {
         /// New directory to create (must not exist).
@@ -148,6 +160,8 @@ fn execute(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => commands::serve::run(config),
         Command::Init { json } => commands::init::run(config, json),
+        Command::Sweep { now } => commands::sweep::run(config, now),
+        Command::Outbox { json } => commands::outbox::run(config, json),
         Command::Backup { dir } => commands::backup::run(config, dir),
         Command::Rekey => commands::rekey::run(config),
     }

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::db::api_keys;
 use crate::error::AppResult;
+use crate::expiry::{self, SweepReport};
 use crate::state::AppState;
+use crate::time::next_midnight;
 
 /// Tells jobs to stop.
 pub type Stop = watch::Receiver<bool>;
@@ -42,5 +45,101 @@ pub async fn last_used_job(state: AppState, mut stop: Stop) {
         if let Err(e) = flush_last_used(&state).await {
             log::warn!("could not store LastUsedAt, will retry: {e}");
         }
+    }
+}
+
+/// Runs the expiry sweep at most once per midnight UTC, whoever asks (the
+/// background job, or the dev clock after a jump). Holding the lock while
+/// sweeping means a caller that finds the sweep under way waits for it.
+#[derive(Debug, Default)]
+pub struct Sweeper {
+    last_run: tokio::sync::Mutex<Option<DateTime<Utc>>>,
+}
+
+/// Due when it never ran, or when a midnight UTC has passed since it last did.
+pub fn sweep_due(last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    match last_run {
+        None => true,
+        Some(last) => now >= next_midnight(last),
+    }
+}
+
+impl Sweeper {
+    pub async fn run_if_due(&self, state: &AppState) -> AppResult<Option<SweepReport>> {
+        let mut last = self.last_run.lock().await;
+        let now = state.clock.now();
+        if let Some(previous) = *last
+            && now < previous
+        {
+            // The clock went back (dev clock reset, or a wall-clock step):
+            // count midnights from here.
+            *last = Some(now);
+            return Ok(None);
+        }
+        if !sweep_due(*last, now) {
+            return Ok(None);
+        }
+        let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
+        *last = Some(now);
+        log::info!(
+            "expiry sweep at {}: {} key(s) expired, {} reminder(s) written",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            report.expired,
+            report.reminded
+        );
+        Ok(Some(report))
+    }
+}
+
+/// Sleeps until the next 00:00:00 UTC of the server's clock (never a fixed
+/// 24 h, so restarts and clock changes cannot drift it), then sweeps. Runs once
+/// at start-up to catch up on midnights missed while the server was down.
+/// Wakes at least every minute and whenever the clock is moved, so a stepped
+/// wall clock or the dev clock is noticed; a failed run is retried a minute later.
+pub async fn expiry_job(state: AppState, mut stop: Stop) {
+    let mut clock_moved = state.clock.subscribe();
+    loop {
+        let wait = match state.sweeper.run_if_due(&state).await {
+            Ok(_) => {
+                let now = state.clock.now();
+                (next_midnight(now) - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(Duration::from_secs(60))
+            }
+            Err(e) => {
+                log::error!("expiry sweep failed, retrying in a minute: {e}");
+                Duration::from_secs(60)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = clock_moved.changed() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn due_at_start_then_once_per_midnight() {
+        assert!(sweep_due(None, t("2030-01-01T12:00:00Z")));
+        let last = Some(t("2030-01-01T12:00:00Z"));
+        assert!(!sweep_due(last, t("2030-01-01T23:59:59.999Z")));
+        assert!(sweep_due(last, t("2030-01-02T00:00:00Z")));
+        assert!(
+            sweep_due(last, t("2030-01-05T03:00:00Z")),
+            "missed midnights: one catch-up run"
+        );
+        let at_midnight = Some(t("2030-01-02T00:00:00Z"));
+        assert!(!sweep_due(at_midnight, t("2030-01-02T00:00:30Z")));
+        assert!(sweep_due(at_midnight, t("2030-01-03T00:00:00Z")));
     }
 }

@@ -35,6 +35,7 @@ impl Application {
         let listener = TcpListener::bind(listen)?;
         let address = listener.local_addr()?;
         let data = web::Data::new(state.clone());
+        let dev = state.config.dev;
         // Reads wait for one of `db_pool_size` connections anyway; more
         // blocking threads would only hold memory (each can grow a malloc arena).
         let workers = if options.workers > 0 {
@@ -51,7 +52,7 @@ impl Application {
                 .app_data(routes::path_config())
                 .app_data(routes::query_config())
                 .wrap(from_fn(request_context))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, dev))
                 .default_service(web::to(route_not_found))
         })
         .listen(listener)?
@@ -88,10 +89,16 @@ impl Application {
     /// database cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let jobs = vec![tokio::spawn(scheduler::last_used_job(
+        let mut jobs = vec![tokio::spawn(scheduler::last_used_job(
             self.state.clone(),
             stopped.clone(),
         ))];
+        if self.state.config.scheduler {
+            jobs.push(tokio::spawn(scheduler::expiry_job(
+                self.state.clone(),
+                stopped.clone(),
+            )));
+        }
         let result = self.server.await;
         let _ = stop.send(true);
         for job in jobs {

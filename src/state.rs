@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::crypto::DerivedKeys;
 use crate::db::Database;
 use crate::error::AppResult;
+use crate::scheduler::Sweeper;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +19,7 @@ pub struct AppState {
     pub clock: Arc<Clock>,
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
+    pub sweeper: Arc<Sweeper>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
+            sweeper: Arc::new(Sweeper::default()),
         })
     }
 }

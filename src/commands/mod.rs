@@ -2,5 +2,7 @@
 
 pub mod backup;
 pub mod init;
+pub mod outbox;
 pub mod rekey;
 pub mod serve;
+pub mod sweep;

@@ -1,12 +1,14 @@
 //! Every route of the API, declared in one place.
 
 pub mod api_keys;
+pub mod dev;
 pub mod docs;
 pub mod groups;
 pub mod health;
 pub mod history;
 pub mod items;
 pub mod operators;
+pub mod outbox;
 pub mod sections;
 
 use actix_web::{HttpRequest, error, web};
@@ -14,8 +16,9 @@ use actix_web::{HttpRequest, error, web};
 use crate::error::AppError;
 
 /// The whole API surface. Each resource family is a scope, so routing tests
-/// one static prefix per family before any path pattern.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// one static prefix per family before any path pattern. The dev clock exists
+/// only with `--dev`.
+pub fn configure(cfg: &mut web::ServiceConfig, dev: bool) {
     use web::{delete, get, patch, post, put, scope};
     cfg.service(resource("/health", "GET").route(get().to(health::health)));
 
@@ -129,6 +132,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 
     cfg.service(resource("/v4/History", "GET").route(get().to(history::list_history)));
+    cfg.service(resource("/v4/Outbox", "GET").route(get().to(outbox::list_outbox)));
+
+    if dev {
+        cfg.service(
+            resource("/v4/Dev/Clock", "GET, PUT, DELETE")
+                .route(get().to(dev::get_clock))
+                .route(put().to(dev::set_clock))
+                .route(delete().to(dev::reset_clock)),
+        );
+    }
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.

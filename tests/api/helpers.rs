@@ -281,6 +281,74 @@ impl TestApp {
         self.clock.freeze(at(rfc3339));
     }
 
+    /// Runs the expiry sweep as of `rfc3339`, straight through the library.
+    pub async fn sweep(&self, rfc3339: &str) -> coffre::expiry::SweepReport {
+        coffre::expiry::sweep(&self.state.db, at(rfc3339), &self.config.reminder_days)
+            .await
+            .unwrap()
+    }
+
+    /// Stops this server and starts a new one on the same data dir, with the
+    /// clock at `now` (a restart after downtime).
+    pub async fn restart(
+        mut self,
+        now: DateTime<Utc>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        self.handle.stop(true).await;
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        let mut config = self.config.clone();
+        configure(&mut config);
+        let (admin_key, admin_key_guid) = (self.admin_key.clone(), self.admin_key_guid.clone());
+        drop(self);
+        let keys = Arc::new(datadir::unlock(&config).unwrap().1.derive());
+        let db = Arc::new(
+            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
+        );
+        let clock = Arc::new(Clock::frozen_at(now));
+        let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
+        let app = Application::build(
+            state.clone(),
+            config.listen,
+            ServerOptions {
+                workers: 1,
+                handle_signals: false,
+            },
+        )
+        .unwrap();
+        let address = format!("http://{}", app.address());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        // The bootstrap key survives the restart: it is in the database.
+        TestApp {
+            address,
+            admin_key,
+            admin_key_guid,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            state,
+            clock,
+            config,
+            data_dir,
+            handle,
+        }
+    }
+
+    /// Polls `check` until it holds (for effects of background jobs), failing after 20 s.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.config.database_path()
     }

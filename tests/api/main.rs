@@ -6,6 +6,7 @@ mod helpers;
 mod api_keys;
 mod auth;
 mod cli;
+mod expiry;
 mod health;
 mod principals;
 mod storage;

@@ -1,0 +1,403 @@
+//! The expiry sweep (SPEC §6): keys past their `ExpiresAt` become `Expired`
+//! and their contact gets one e-mail; keys nearing it get reminders. Each
+//! key's status change and e-mail are one atomic unit (a savepoint of their
+//! own), keys are committed in pages so memory stays bounded whatever the
+//! number of keys, and the outbox's UNIQUE constraint makes every notice
+//! exactly once — across reruns, crashes and concurrent sweepers.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::Database;
+use crate::error::AppResult;
+use crate::http::Guid;
+use crate::outbox::{self, MessageKind, NewMessage};
+use crate::time::rfc3339;
+
+/// Keys examined per transaction.
+const PAGE: i64 = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub api_key_guid: Guid,
+    pub name: String,
+    pub expires_at: i64,
+    /// 0 for the expiry notice itself.
+    pub days_before: u32,
+}
+
+/// What one run did. Counts only: the notices themselves go to the caller's
+/// `on_notice` page by page, so a run over any number of keys holds one page.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: usize,
+    pub reminded: usize,
+}
+
+/// The notices written by one page of the sweep.
+#[derive(Debug, Default)]
+struct Page {
+    expired: Vec<Notice>,
+    reminded: Vec<Notice>,
+}
+
+impl SweepReport {
+    fn absorb(&mut self, page: Page, on_notice: &mut impl FnMut(&Notice)) {
+        self.expired += page.expired.len();
+        self.reminded += page.reminded.len();
+        page.expired
+            .iter()
+            .chain(&page.reminded)
+            .for_each(on_notice);
+    }
+}
+
+/// What a key looks like to the sweep.
+struct Candidate {
+    id: i64,
+    guid: Guid,
+    name: String,
+    masked_key: String,
+    first: String,
+    last: String,
+    email: String,
+    expiration_date: String,
+    expires_at: i64,
+}
+
+const CANDIDATE_COLUMNS: &str = "k.id, k.guid, k.name, k.masked_key, k.contact_first_name,
+    k.contact_last_name, o.email, k.expiration_date, k.expires_at";
+
+fn candidates(
+    conn: &Connection,
+    after_id: i64,
+    now_ms: i64,
+    horizon_ms: i64,
+) -> rusqlite::Result<Vec<Candidate>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id
+         WHERE k.id > ?1 AND k.status = 'Active' AND k.expires_at IS NOT NULL AND k.expires_at <= ?2
+         ORDER BY k.id LIMIT ?3"
+    ))?
+    .query_map((after_id, now_ms.max(horizon_ms), PAGE), |r| {
+        Ok(Candidate {
+            id: r.get(0)?,
+            guid: r.get(1)?,
+            name: r.get(2)?,
+            masked_key: r.get(3)?,
+            first: r.get(4)?,
+            last: r.get(5)?,
+            email: r.get(6)?,
+            expiration_date: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            expires_at: r.get(8)?,
+        })
+    })?
+    .collect()
+}
+
+/// The most urgent reminder due at `now` for a key expiring at `expires_at`:
+/// the smallest configured number of days that already covers the time left.
+/// (A server that was down for a week sends the 1-day reminder, not a stale
+/// 7-day one as well.)
+pub fn due_reminder(now_ms: i64, expires_at: i64, reminder_days: &[u32]) -> Option<u32> {
+    if now_ms >= expires_at {
+        return None;
+    }
+    let left = expires_at - now_ms;
+    reminder_days
+        .iter()
+        .copied()
+        .filter(|d| left <= i64::from(*d) * 86_400_000)
+        .min()
+}
+
+fn greeting(c: &Candidate) -> String {
+    let name = format!("{} {}", c.first, c.last).trim().to_string();
+    if name.is_empty() {
+        "Hello,".to_string()
+    } else {
+        format!("Hello {name},")
+    }
+}
+
+fn expiry_email(c: &Candidate) -> (String, String) {
+    let subject = format!("Your coffre API key \"{}\" has expired", c.name);
+    let body = format!(
+        "{}\n\n\
+         The coffre API key \"{}\" ({}), for which you are the contact, expired at {} \
+         (midnight UTC at the end of its expiration date, {}). Every request made with it is \
+         now refused with 401.\n\n\
+         What to do:\n\
+         - If you still need this key, ask a coffre administrator to extend its ExpirationDate \
+         (PUT /v4/ApiKey/{}). It then works again with the same secret.\n\
+         - If the key may have been exposed, the administrator can also regenerate it \
+         (POST /v4/ApiKey/{}/Regenerate), which issues a new secret and retires the old one.\n\
+         - If nothing uses it any more, nothing needs doing.\n\n\
+         Key: {}\nExpired at (UTC): {}\n\n\
+         This message was written by coffre's daily expiry check. It never contains the key itself.\n",
+        greeting(c),
+        c.name,
+        c.masked_key,
+        rfc3339(c.expires_at),
+        c.expiration_date,
+        c.guid,
+        c.guid,
+        c.guid,
+        rfc3339(c.expires_at),
+    );
+    (subject, body)
+}
+
+fn reminder_email(c: &Candidate, days: u32) -> (String, String) {
+    let when = if days == 1 {
+        "within 1 day".to_string()
+    } else {
+        format!("within {days} days")
+    };
+    let subject = format!("Your coffre API key \"{}\" expires {when}", c.name);
+    let body = format!(
+        "{}\n\n\
+         The coffre API key \"{}\" ({}), for which you are the contact, expires at {} \
+         (midnight UTC at the end of its expiration date, {}), {when}. After that instant every \
+         request made with it is refused with 401.\n\n\
+         What to do:\n\
+         - If you still need this key after that date, ask a coffre administrator to extend its \
+         ExpirationDate (PUT /v4/ApiKey/{}) before then; the key keeps its secret.\n\
+         - If the key may have been exposed, the administrator can regenerate it \
+         (POST /v4/ApiKey/{}/Regenerate) to issue a new secret.\n\
+         - If nothing will use it any more, let it expire.\n\n\
+         Key: {}\nExpires at (UTC): {}\n\n\
+         This message was written by coffre's daily expiry check. It never contains the key itself.\n",
+        greeting(c),
+        c.name,
+        c.masked_key,
+        rfc3339(c.expires_at),
+        c.expiration_date,
+        c.guid,
+        c.guid,
+        c.guid,
+        rfc3339(c.expires_at),
+    );
+    (subject, body)
+}
+
+/// One key, atomically: status and e-mail, or nothing.
+fn sweep_key(
+    conn: &Connection,
+    c: &Candidate,
+    now_ms: i64,
+    reminder_days: &[u32],
+    report: &mut Page,
+) -> AppResult<()> {
+    conn.execute_batch("SAVEPOINT sweep_key")?;
+    let result = (|| -> AppResult<()> {
+        if c.expires_at <= now_ms {
+            // Guarded: a concurrent sweeper may have done it a moment ago.
+            let changed = conn
+                .prepare_cached("UPDATE api_keys SET status = 'Expired' WHERE id = ?1 AND status = 'Active' AND expires_at <= ?2")?
+                .execute((c.id, now_ms))?;
+            let (subject, body) = expiry_email(c);
+            let message = NewMessage {
+                kind: MessageKind::KeyExpired,
+                api_key_guid: c.guid,
+                expires_at: c.expires_at,
+                days_before: 0,
+                to: &c.email,
+                subject: &subject,
+                body: &body,
+            };
+            let written = outbox::enqueue(conn, &message, now_ms)?;
+            if changed == 1 {
+                audit::record(
+                    conn,
+                    &Actor::system("expiry sweep"),
+                    now_ms,
+                    Change {
+                        object_type: "ApiKey",
+                        object_guid: c.guid,
+                        related_guid: None,
+                        action: "Expired",
+                        details: String::new(),
+                    },
+                )?;
+            }
+            if written {
+                report.expired.push(Notice {
+                    api_key_guid: c.guid,
+                    name: c.name.clone(),
+                    expires_at: c.expires_at,
+                    days_before: 0,
+                });
+            }
+        } else if let Some(days) = due_reminder(now_ms, c.expires_at, reminder_days) {
+            let (subject, body) = reminder_email(c, days);
+            let message = NewMessage {
+                kind: MessageKind::ExpiryReminder,
+                api_key_guid: c.guid,
+                expires_at: c.expires_at,
+                days_before: days,
+                to: &c.email,
+                subject: &subject,
+                body: &body,
+            };
+            if outbox::enqueue(conn, &message, now_ms)? {
+                report.reminded.push(Notice {
+                    api_key_guid: c.guid,
+                    name: c.name.clone(),
+                    expires_at: c.expires_at,
+                    days_before: days,
+                });
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("RELEASE sweep_key")?,
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO sweep_key; RELEASE sweep_key")?;
+            log::error!("expiry sweep: key {} skipped, will be retried: {e}", c.guid);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the sweep as of `now`. Pages of keys go through the database's
+/// writer; each page is one commit.
+pub async fn sweep(
+    db: &Database,
+    now: DateTime<Utc>,
+    reminder_days: &[u32],
+) -> AppResult<SweepReport> {
+    sweep_with(db, now, reminder_days, |_| {}).await
+}
+
+/// `sweep`, telling `on_notice` about every notice written.
+pub async fn sweep_with(
+    db: &Database,
+    now: DateTime<Utc>,
+    reminder_days: &[u32],
+    mut on_notice: impl FnMut(&Notice),
+) -> AppResult<SweepReport> {
+    let mut report = SweepReport::default();
+    let mut after = 0;
+    loop {
+        let days = reminder_days.to_vec();
+        let (page, last, more) = db
+            .write(move |conn, _| sweep_page(conn, after, now.timestamp_millis(), &days))
+            .await?;
+        report.absorb(page, &mut on_notice);
+        if !more {
+            return Ok(report);
+        }
+        after = last;
+    }
+}
+
+/// `sweep_with`, for the `coffre sweep` command (no async runtime).
+pub fn sweep_blocking(
+    db: &Database,
+    now: DateTime<Utc>,
+    reminder_days: &[u32],
+    mut on_notice: impl FnMut(&Notice),
+) -> AppResult<SweepReport> {
+    let mut report = SweepReport::default();
+    let mut after = 0;
+    loop {
+        let days = reminder_days.to_vec();
+        let (page, last, more) = db.write_blocking(move |conn, _| {
+            sweep_page(conn, after, now.timestamp_millis(), &days)
+        })?;
+        report.absorb(page, &mut on_notice);
+        if !more {
+            return Ok(report);
+        }
+        after = last;
+    }
+}
+
+fn sweep_page(
+    conn: &Connection,
+    after: i64,
+    now_ms: i64,
+    reminder_days: &[u32],
+) -> AppResult<(Page, i64, bool)> {
+    let horizon = now_ms + i64::from(reminder_days.iter().copied().max().unwrap_or(0)) * 86_400_000;
+    let keys = candidates(conn, after, now_ms, horizon)?;
+    let mut report = Page::default();
+    for c in &keys {
+        sweep_key(conn, c, now_ms, reminder_days, &mut report)?;
+    }
+    let last = keys.last().map_or(after, |c| c.id);
+    Ok((report, last, keys.len() as i64 == PAGE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn the_most_urgent_due_reminder_wins() {
+        let expires = 100 * DAY;
+        let days = [7, 1];
+        assert_eq!(due_reminder(expires - 8 * DAY, expires, &days), None);
+        assert_eq!(due_reminder(expires - 7 * DAY, expires, &days), Some(7));
+        assert_eq!(due_reminder(expires - 2 * DAY, expires, &days), Some(7));
+        assert_eq!(due_reminder(expires - DAY, expires, &days), Some(1));
+        assert_eq!(due_reminder(expires - 1, expires, &days), Some(1));
+        assert_eq!(
+            due_reminder(expires, expires, &days),
+            None,
+            "expired: the expiry notice, not a reminder"
+        );
+        assert_eq!(
+            due_reminder(expires - DAY, expires, &[]),
+            None,
+            "reminders off"
+        );
+    }
+
+    fn candidate() -> Candidate {
+        Candidate {
+            id: 1,
+            guid: Guid::new_random(),
+            name: "Supplier feed".into(),
+            masked_key: "coffre_AbCd…9xYz".into(),
+            first: "Ada".into(),
+            last: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            expiration_date: "2030-01-01".into(),
+            expires_at: DateTime::parse_from_rfc3339("2030-01-02T00:00:00Z")
+                .unwrap()
+                .timestamp_millis(),
+        }
+    }
+
+    #[test]
+    fn the_expiry_e_mail_says_what_when_and_what_to_do() {
+        let c = candidate();
+        let (subject, body) = expiry_email(&c);
+        assert!(subject.contains("Supplier feed") && subject.contains("expired"));
+        for needle in [
+            "Hello Ada Lovelace",
+            "coffre_AbCd…9xYz",
+            "2030-01-02T00:00:00.000Z",
+            "2030-01-01",
+            "extend its ExpirationDate",
+            "Regenerate",
+            &c.guid.to_string(),
+        ] {
+            assert!(body.contains(needle), "{needle} missing from:\n{body}");
+        }
+    }
+
+    #[test]
+    fn a_reminder_says_how_long_is_left() {
+        let (subject, body) = reminder_email(&candidate(), 7);
+        assert!(subject.ends_with("expires within 7 days"), "{subject}");
+        assert!(body.contains("2030-01-02T00:00:00.000Z") && body.contains("before then"));
+        assert!(reminder_email(&candidate(), 1).0.ends_with("within 1 day"));
+    }
+}

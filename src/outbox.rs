@@ -1,0 +1,169 @@
+//! The outbox: e-mails waiting to be sent, written in the same transaction as
+//! the change they announce. A UNIQUE (key, kind, expiry instant, days before)
+//! makes every notice exactly once, however often and by whom the sweep runs.
+
+use rusqlite::{Connection, Row};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{AppError, AppResult};
+use crate::http::Guid;
+use crate::time::{parse_instant, rfc3339};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum MessageKind {
+    /// The key has expired.
+    KeyExpired,
+    /// The key expires in a few days.
+    ExpiryReminder,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::KeyExpired => "KeyExpired",
+            MessageKind::ExpiryReminder => "ExpiryReminder",
+        }
+    }
+}
+
+/// A complete e-mail.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutboxMessage {
+    pub outbox_message_guid: Guid,
+    pub to: String,
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+    pub kind: MessageKind,
+    pub api_key_guid: Guid,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+pub struct NewMessage<'a> {
+    pub kind: MessageKind,
+    pub api_key_guid: Guid,
+    pub expires_at: i64,
+    pub days_before: u32,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Writes the message unless this very notice exists already; true if written.
+pub fn enqueue(conn: &Connection, m: &NewMessage<'_>, now_ms: i64) -> rusqlite::Result<bool> {
+    let written = conn
+        .prepare_cached(
+            "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (api_key_guid, kind, expires_at, days_before) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            Guid::new_random(),
+            m.kind.as_str(),
+            m.api_key_guid,
+            m.expires_at,
+            m.days_before,
+            m.to,
+            m.subject,
+            m.body,
+            now_ms
+        ])?;
+    Ok(written == 1)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only this kind: KeyExpired or ExpiryReminder.
+    #[serde(rename = "Kind")]
+    #[param(rename = "Kind", value_type = Option<MessageKind>)]
+    pub kind: Option<String>,
+    /// Only messages written at or after this instant (RFC 3339).
+    #[serde(rename = "Since")]
+    #[param(rename = "Since", format = DateTime)]
+    pub since: Option<String>,
+    /// At most this many messages (1–10000, default 1000), newest first.
+    #[serde(rename = "Limit")]
+    #[param(rename = "Limit", minimum = 1, maximum = 10000)]
+    pub limit: Option<i64>,
+}
+
+pub struct Filter {
+    kind: Option<&'static str>,
+    since_ms: Option<i64>,
+    limit: i64,
+}
+
+impl Filter {
+    pub fn all() -> Filter {
+        Filter {
+            kind: None,
+            since_ms: None,
+            limit: i64::MAX,
+        }
+    }
+}
+
+impl OutboxQuery {
+    pub fn filter(self) -> AppResult<Filter> {
+        let kind = match self.kind.as_deref() {
+            None => None,
+            Some("KeyExpired") => Some("KeyExpired"),
+            Some("ExpiryReminder") => Some("ExpiryReminder"),
+            Some(_) => {
+                return Err(AppError::bad_request(
+                    "InvalidQuery",
+                    "Kind must be KeyExpired or ExpiryReminder.",
+                ));
+            }
+        };
+        let since_ms = self
+            .since
+            .map(|s| parse_instant("Since", &s).map(|t| t.timestamp_millis()))
+            .transpose()?;
+        let limit = self.limit.unwrap_or(1000);
+        if !(1..=10_000).contains(&limit) {
+            return Err(AppError::bad_request(
+                "InvalidQuery",
+                "Limit must be between 1 and 10000.",
+            ));
+        }
+        Ok(Filter {
+            kind,
+            since_ms,
+            limit,
+        })
+    }
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
+    let kind: String = r.get(5)?;
+    Ok(OutboxMessage {
+        outbox_message_guid: r.get(0)?,
+        to: r.get(1)?,
+        subject: r.get(2)?,
+        body: r.get(3)?,
+        api_key_guid: r.get(4)?,
+        kind: if kind == "KeyExpired" {
+            MessageKind::KeyExpired
+        } else {
+            MessageKind::ExpiryReminder
+        },
+        created_at: rfc3339(r.get(6)?),
+    })
+}
+
+/// Newest first.
+pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<OutboxMessage>> {
+    conn.prepare_cached(
+        "SELECT guid, to_address, subject, body, api_key_guid, kind, created_at FROM outbox
+         WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR created_at >= ?2)
+         ORDER BY id DESC LIMIT ?3",
+    )?
+    .query_map((f.kind, f.since_ms, f.limit), from_row)?
+    .collect()
+}
