@@ -36,6 +36,7 @@ impl Application {
         let address = listener.local_addr()?;
         let data = web::Data::new(state.clone());
         let dev = state.config.dev;
+        let api = routes::openapi::document(dev);
         // Reads wait for one of `db_pool_size` connections anyway; more
         // blocking threads would only hold memory (each can grow a malloc arena).
         let workers = if options.workers > 0 {
@@ -53,6 +54,7 @@ impl Application {
                 .app_data(routes::query_config())
                 .wrap(from_fn(request_context))
                 .configure(|cfg| routes::configure(cfg, dev))
+                .configure(|cfg| routes::openapi::configure(cfg, api.clone()))
                 .default_service(web::to(route_not_found))
         })
         .listen(listener)?

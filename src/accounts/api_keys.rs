@@ -63,20 +63,31 @@ pub struct ApiKey {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ApiKeyInput {
     /// Required.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(nullable, max_length = 2000)]
     pub description: Option<String>,
+    #[schema(nullable, max_length = 100)]
     pub contact_first_name: Option<String>,
+    #[schema(nullable, max_length = 100)]
     pub contact_last_name: Option<String>,
     /// Required at creation, unique across keys, never returned. Omitted on PUT: unchanged.
+    #[schema(nullable, min_length = 1, max_length = 100, pattern = r"^\S+$")]
     pub contact_login: Option<String>,
     /// Required, unique; receives the expiry e-mails.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub contact_email: Option<String>,
-    /// `YYYY-MM-DD` (UTC); null or absent: never expires. Not in the past.
-    #[schema(nullable, example = "2030-01-31")]
+    /// `YYYY-MM-DD` (UTC); null, `""` or absent: never expires. Not in the past.
+    #[schema(
+        nullable,
+        example = "2030-01-31",
+        pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"
+    )]
     pub expiration_date: Option<String>,
     /// Default false: every API except `ApiKey.*` and `VaultItem.Reveal`.
     pub enable_permissions: Option<bool>,
     /// `Object.Action` names, used when `EnablePermissions` is true.
+    #[schema(nullable, value_type = Option<Vec<crate::auth::permissions::PermissionName>>)]
     pub permissions: Option<Vec<String>>,
     /// Read-only; if sent, must be this key's GUID.
     #[schema(nullable)]

@@ -41,6 +41,7 @@ pub struct OperatorGroupInput {
     #[schema(nullable)]
     pub operator_group_guid: Option<Guid>,
     /// The group's name (required, unique).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     pub description: Option<String>,
     /// Read-only; if sent, must match.
     #[schema(nullable)]

@@ -47,8 +47,11 @@ pub struct OperatorInput {
     /// Read-only; if sent, must be the operator's GUID.
     #[schema(nullable)]
     pub operator_guid: Option<Guid>,
+    #[schema(nullable, min_length = 1, max_length = 200, pattern = r"\S")]
     pub full_name: Option<String>,
+    #[schema(nullable, format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(nullable, min_length = 1, max_length = 100, pattern = r"^\S+$")]
     pub login: Option<String>,
     pub is_active: Option<bool>,
 }

@@ -224,6 +224,22 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
+/// For the API description: a permission's name, one of the 34.
+pub struct PermissionName;
+
+impl utoipa::PartialSchema for PermissionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(NAMES.iter().copied()))
+            .description(Some("`Object.Action`, case-sensitive"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PermissionName {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

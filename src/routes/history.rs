@@ -59,6 +59,18 @@ impl From<HistoryRow> for HistoryEntry {
     }
 }
 
+/// The kinds of object history records (for the schema of `ObjectType`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum HistoryObjectType {
+    ApiKey,
+    Operator,
+    OperatorGroup,
+    VaultSection,
+    VaultSectionAuthorization,
+    VaultItem,
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -66,7 +78,7 @@ pub struct HistoryQuery {
     /// Only this kind of object: ApiKey, Operator, OperatorGroup, VaultSection,
     /// VaultSectionAuthorization or VaultItem.
     #[serde(rename = "ObjectType")]
-    #[param(rename = "ObjectType")]
+    #[param(rename = "ObjectType", value_type = Option<HistoryObjectType>)]
     pub object_type: Option<String>,
     /// Only changes at or after this instant (RFC 3339).
     #[serde(rename = "Since")]

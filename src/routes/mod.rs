@@ -7,6 +7,7 @@ pub mod groups;
 pub mod health;
 pub mod history;
 pub mod items;
+pub mod openapi;
 pub mod operators;
 pub mod outbox;
 pub mod sections;

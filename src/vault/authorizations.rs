@@ -66,6 +66,7 @@ pub struct AuthorizationInput {
     #[schema(nullable)]
     pub context_id: Option<String>,
     /// Required.
+    #[schema(value_type = AuthorizationType, required = true)]
     pub authorization_type: Option<AuthorizationType>,
     #[schema(nullable)]
     pub operator_guid: Option<String>,

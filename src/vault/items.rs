@@ -201,7 +201,7 @@ pub struct CertificateArchiveInput {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct FileInfoInput {
     /// The file's name (required for File items).
-    #[schema(nullable)]
+    #[schema(nullable, min_length = 1, max_length = 255)]
     pub name: Option<String>,
     /// Read-only (computed); ignored.
     #[schema(nullable)]
@@ -236,9 +236,10 @@ pub struct VaultItemInput {
     /// Omit on POST; on PUT/PATCH, if sent, must be the item's GUID.
     #[schema(nullable)]
     pub vault_item_guid: Option<Guid>,
+    #[schema(nullable, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Certificate text, or (CertificateArchive) the base64 .pfx.
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 4194304)]
     pub value: Option<String>,
     /// Required on POST; cannot change.
     #[schema(nullable)]
@@ -249,12 +250,12 @@ pub struct VaultItemInput {
     /// Derived from the type; if sent, must agree.
     #[schema(nullable)]
     pub is_sensitive: Option<bool>,
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 10000)]
     pub notes: Option<String>,
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 1000)]
     pub user_name: Option<String>,
     /// `""` or omitted on update: unchanged.
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 10000)]
     pub password: Option<String>,
     #[schema(nullable)]
     pub certificate_archive: Option<CertificateArchiveInput>,

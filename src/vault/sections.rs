@@ -33,6 +33,7 @@ pub struct VaultSectionInput {
     #[schema(nullable)]
     pub vault_section_guid: Option<Guid>,
     /// Required.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
 

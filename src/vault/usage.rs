@@ -38,10 +38,10 @@ impl From<&UsageRow> for Usage {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UsageInput {
     /// A lower-case word naming the kind of consumer, e.g. `monitor`.
-    #[schema(example = "monitor")]
+    #[schema(example = "monitor", value_type = String, required = true, pattern = r"^[A-Za-z][A-Za-z0-9-]{0,39}$")]
     pub consumer_type: Option<String>,
     /// Which one, e.g. `checkout flow`.
-    #[schema(example = "checkout flow")]
+    #[schema(example = "checkout flow", value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     pub consumer_name: Option<String>,
 }
 

@@ -5,7 +5,10 @@ mod helpers;
 
 mod api_keys;
 mod auth;
+mod bad_input;
 mod cli;
+mod crash;
+mod docs;
 mod expiry;
 mod health;
 mod principals;
