@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::accounts::conflict_from;
 use crate::audit::{self, Change};
 use crate::auth::index::{AuthIndex, StoredStatus, load_entry};
-use crate::auth::{Permission, PermissionSet, Principal, permissions};
+use crate::auth::{PermissionSet, Principal, permissions};
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::{AfterCommit, operators};
@@ -540,14 +540,4 @@ pub fn list(conn: &Connection, now_ms: i64, index: &AuthIndex) -> AppResult<Vec<
         .iter()
         .map(|row| to_api(row, now_ms, index.by_id(row.id).and_then(|e| e.last_used())))
         .collect())
-}
-
-/// The caller must be in Administrators and hold `p`.
-pub fn require_admin_permission(
-    conn: &Connection,
-    caller: &Principal,
-    p: Permission,
-) -> AppResult<()> {
-    caller.require(p)?;
-    crate::auth::OperatorContext::load(conn, caller.operator_id())?.require_admin()
 }

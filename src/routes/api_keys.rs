@@ -8,6 +8,7 @@ use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput, Ctx};
 use crate::auth::{Permission, Principal};
 use crate::error::AppResult;
 use crate::http::{ApiJson, Guid};
+use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
@@ -15,15 +16,14 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
     responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]
 pub async fn list_keys(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_READ)?;
     let (index, now) = (state.auth.index.clone(), state.clock.now_millis());
-    let keys = state
-        .db
-        .read(move |conn| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_READ)?;
-            api_keys::list(conn, now, &index)
-        })
-        .await?;
+    let keys = admin_read(
+        &state,
+        caller,
+        Some(Permission::API_KEY_READ),
+        move |conn, _| api_keys::list(conn, now, &index),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -35,16 +35,15 @@ pub async fn get_key(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_READ)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let (index, now) = (state.auth.index.clone(), state.clock.now_millis());
-    let key = state
-        .db
-        .read(move |conn| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_READ)?;
-            api_keys::get(conn, guid, now, &index)
-        })
-        .await?;
+    let key = admin_read(
+        &state,
+        caller,
+        Some(Permission::API_KEY_READ),
+        move |conn, _| api_keys::get(conn, guid, now, &index),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -55,21 +54,22 @@ pub async fn create_key(
     caller: Principal,
     body: ApiJson<ApiKeyInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_CREATE)?;
     let (st, now) = (state.clone(), state.clock.now());
-    let key = state
-        .db
-        .write(move |conn, after| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_CREATE)?;
+    let key = admin_write(
+        &state,
+        caller,
+        Permission::API_KEY_CREATE,
+        move |conn, after, caller| {
             let ctx = Ctx {
                 conn,
-                caller: &caller,
+                caller,
                 now,
                 index: &st.auth.index,
             };
             api_keys::create(&ctx, &st.keys.api_key_hasher, body.into_inner(), after)
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v4/ApiKey/{}", key.api_key_guid)))
         .json(key))
@@ -84,22 +84,27 @@ pub async fn replace_key(
     path: web::Path<String>,
     body: ApiJson<ApiKeyInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_UPDATE)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let (st, now) = (state.clone(), state.clock.now());
-    state
-        .db
-        .write(move |conn, after| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_UPDATE)?;
-            let ctx = Ctx {
-                conn,
-                caller: &caller,
-                now,
-                index: &st.auth.index,
-            };
-            api_keys::replace(&ctx, guid, body.into_inner(), after)
-        })
-        .await?;
+    admin_write(
+        &state,
+        caller,
+        Permission::API_KEY_UPDATE,
+        move |conn, after, caller| {
+            api_keys::replace(
+                &Ctx {
+                    conn,
+                    caller,
+                    now,
+                    index: &st.auth.index,
+                },
+                guid,
+                body.into_inner(),
+                after,
+            )
+        },
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,25 +116,26 @@ pub async fn revoke_key(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_UPDATE)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let (st, now) = (state.clone(), state.clock.now());
-    let key = state
-        .db
-        .write(move |conn, after| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_UPDATE)?;
+    let key = admin_write(
+        &state,
+        caller,
+        Permission::API_KEY_UPDATE,
+        move |conn, after, caller| {
             api_keys::revoke(
                 &Ctx {
                     conn,
-                    caller: &caller,
+                    caller,
                     now,
                     index: &st.auth.index,
                 },
                 guid,
                 after,
             )
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -141,22 +147,23 @@ pub async fn regenerate_key(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_UPDATE)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let (st, now) = (state.clone(), state.clock.now());
-    let key = state
-        .db
-        .write(move |conn, after| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_UPDATE)?;
+    let key = admin_write(
+        &state,
+        caller,
+        Permission::API_KEY_UPDATE,
+        move |conn, after, caller| {
             let ctx = Ctx {
                 conn,
-                caller: &caller,
+                caller,
                 now,
                 index: &st.auth.index,
             };
             api_keys::regenerate(&ctx, &st.keys.api_key_hasher, guid, after)
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -168,25 +175,26 @@ pub async fn delete_key(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_DELETE)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let (st, now) = (state.clone(), state.clock.now());
-    state
-        .db
-        .write(move |conn, after| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_DELETE)?;
+    admin_write(
+        &state,
+        caller,
+        Permission::API_KEY_DELETE,
+        move |conn, after, caller| {
             api_keys::delete(
                 &Ctx {
                     conn,
-                    caller: &caller,
+                    caller,
                     now,
                     index: &st.auth.index,
                 },
                 guid,
                 after,
             )
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -199,19 +207,15 @@ pub async fn key_history(
     path: web::Path<String>,
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::API_KEY_READ)?;
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let filter = query.into_inner().filter(false)?;
-    let entries = state
-        .db
-        .read(move |conn| {
-            api_keys::require_admin_permission(conn, &caller, Permission::API_KEY_READ)?;
-            // A deleted key still has its history.
-            Ok(crate::db::history::for_api_key(conn, guid, &filter)?
-                .into_iter()
-                .map(HistoryEntry::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    // A deleted key still has its history.
+    let entries = admin_read(
+        &state,
+        caller,
+        Some(Permission::API_KEY_READ),
+        move |conn, _| HistoryEntry::all(crate::db::history::for_api_key(conn, guid, &filter)?),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(entries))
 }

@@ -5,14 +5,16 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::accounts::groups::{self, Ctx, GroupMember, OperatorGroup, OperatorGroupInput};
-use crate::auth::{OperatorContext, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::db::groups as repo;
 use crate::error::AppResult;
 use crate::http::{ApiJson, Guid};
+use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
 
-async fn admin_write<T, F>(
+/// A group change: the permission, Administrators, then `f` with the group rules' context.
+async fn change<T, F>(
     state: &web::Data<AppState>,
     caller: Principal,
     p: Permission,
@@ -22,40 +24,21 @@ where
     F: FnOnce(&Ctx<'_>) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    caller.require(p)?;
     let now = state.clock.now();
-    state
-        .db
-        .write(move |conn, _| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            f(&Ctx {
-                conn,
-                actor: caller.actor(),
-                now,
-            })
+    admin_write(state, caller, p, move |conn, _, caller| {
+        f(&Ctx {
+            conn,
+            actor: caller.actor(),
+            now,
         })
-        .await
-}
-
-async fn admin_read<T, F>(state: &web::Data<AppState>, caller: Principal, f: F) -> AppResult<T>
-where
-    F: FnOnce(&rusqlite::Connection) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    caller.require(Permission::GROUP_READ)?;
-    state
-        .db
-        .read(move |conn| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            f(conn)
-        })
-        .await
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v4/OperatorGroup", tag = "OperatorGroup",
     responses((status = 200, description = "Every group", body = [OperatorGroup]), ReadErrors))]
 pub async fn list_groups(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    let list = admin_read(&state, caller, |conn| {
+    let list = admin_read(&state, caller, Some(Permission::GROUP_READ), |conn, _| {
         Ok(repo::list(conn)?
             .iter()
             .map(OperatorGroup::from)
@@ -74,9 +57,12 @@ pub async fn get_group(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    let group = admin_read(&state, caller, move |conn| {
-        Ok(OperatorGroup::from(&groups::find(conn, guid)?))
-    })
+    let group = admin_read(
+        &state,
+        caller,
+        Some(Permission::GROUP_READ),
+        move |conn, _| Ok(OperatorGroup::from(&groups::find(conn, guid)?)),
+    )
     .await?;
     Ok(HttpResponse::Ok().json(group))
 }
@@ -88,7 +74,7 @@ pub async fn create_group(
     caller: Principal,
     body: ApiJson<OperatorGroupInput>,
 ) -> AppResult<HttpResponse> {
-    let group = admin_write(&state, caller, Permission::GROUP_CREATE, move |ctx| {
+    let group = change(&state, caller, Permission::GROUP_CREATE, move |ctx| {
         groups::create(ctx, body.into_inner())
     })
     .await?;
@@ -110,7 +96,7 @@ pub async fn replace_group(
     body: ApiJson<OperatorGroupInput>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    admin_write(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
+    change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
         groups::rename(ctx, guid, body.into_inner())
     })
     .await?;
@@ -126,7 +112,7 @@ pub async fn delete_group(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    admin_write(&state, caller, Permission::GROUP_DELETE, move |ctx| {
+    change(&state, caller, Permission::GROUP_DELETE, move |ctx| {
         groups::delete(ctx, guid)
     })
     .await?;
@@ -142,7 +128,13 @@ pub async fn list_members(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    let members = admin_read(&state, caller, move |conn| groups::members(conn, guid)).await?;
+    let members = admin_read(
+        &state,
+        caller,
+        Some(Permission::GROUP_READ),
+        move |conn, _| groups::members(conn, guid),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -156,7 +148,7 @@ pub async fn add_member(
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path.0)?;
     let operator = Guid::from_path("OperatorGuid", &path.1)?;
-    let member = admin_write(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
+    let member = change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
         groups::add_member(ctx, guid, operator)
     })
     .await?;
@@ -173,7 +165,7 @@ pub async fn remove_member(
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path.0)?;
     let operator = Guid::from_path("OperatorGuid", &path.1)?;
-    admin_write(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
+    change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
         groups::remove_member(ctx, guid, operator)
     })
     .await?;

@@ -4,9 +4,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{OperatorContext, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::db::history::{self, Filter, HistoryRow};
 use crate::error::{AppError, AppResult};
+use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 use crate::time::{parse_instant, rfc3339};
@@ -40,6 +41,13 @@ pub struct HistoryEntry {
     pub contact_last_name: String,
     /// Which fields changed (never their values).
     pub details: String,
+}
+
+impl HistoryEntry {
+    /// Rows as the API shows them.
+    pub fn all(rows: Vec<HistoryRow>) -> AppResult<Vec<HistoryEntry>> {
+        Ok(rows.into_iter().map(HistoryEntry::from).collect())
+    }
 }
 
 impl From<HistoryRow> for HistoryEntry {
@@ -134,17 +142,13 @@ pub async fn list_history(
     caller: Principal,
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::HISTORY_READ)?;
     let filter = query.into_inner().filter(true)?;
-    let entries = state
-        .db
-        .read(move |conn| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            Ok(history::list(conn, &filter)?
-                .into_iter()
-                .map(HistoryEntry::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let entries = admin_read(
+        &state,
+        caller,
+        Some(Permission::HISTORY_READ),
+        move |conn, _| HistoryEntry::all(history::list(conn, &filter)?),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(entries))
 }

@@ -1,5 +1,6 @@
 //! Every route of the API, declared in one place.
 
+pub mod admin;
 pub mod api_keys;
 pub mod dev;
 pub mod docs;

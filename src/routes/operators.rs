@@ -4,41 +4,13 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::accounts::operators::{self, Ctx, Operator, OperatorInput};
-use crate::auth::{OperatorContext, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::db::operators as repo;
 use crate::error::AppResult;
 use crate::http::{ApiJson, Guid};
+use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
-
-async fn admin_write<T, F>(
-    state: &web::Data<AppState>,
-    caller: Principal,
-    p: Permission,
-    f: F,
-) -> AppResult<T>
-where
-    F: FnOnce(&Ctx<'_>, &mut crate::db::AfterCommit) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    caller.require(p)?;
-    let (index, now) = (state.auth.index.clone(), state.clock.now());
-    state
-        .db
-        .write(move |conn, after| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            f(
-                &Ctx {
-                    conn,
-                    actor: caller.actor(),
-                    now,
-                    index: &index,
-                },
-                after,
-            )
-        })
-        .await
-}
 
 #[utoipa::path(get, path = "/v4/Operator", tag = "Operator",
     responses((status = 200, description = "Every operator", body = [Operator]), ReadErrors))]
@@ -46,17 +18,18 @@ pub async fn list_operators(
     state: web::Data<AppState>,
     caller: Principal,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::OPERATOR_READ)?;
-    let list = state
-        .db
-        .read(move |conn| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
+    let list = admin_read(
+        &state,
+        caller,
+        Some(Permission::OPERATOR_READ),
+        |conn, _| {
             Ok(repo::list(conn)?
                 .iter()
                 .map(Operator::from)
                 .collect::<Vec<_>>())
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -68,15 +41,14 @@ pub async fn get_operator(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::OPERATOR_READ)?;
     let guid = Guid::from_path("OperatorGuid", &path)?;
-    let op = state
-        .db
-        .read(move |conn| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            Ok(Operator::from(&operators::find(conn, guid)?))
-        })
-        .await?;
+    let op = admin_read(
+        &state,
+        caller,
+        Some(Permission::OPERATOR_READ),
+        move |conn, _| Ok(Operator::from(&operators::find(conn, guid)?)),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(op))
 }
 
@@ -87,11 +59,22 @@ pub async fn create_operator(
     caller: Principal,
     body: ApiJson<OperatorInput>,
 ) -> AppResult<HttpResponse> {
+    let (index, now) = (state.auth.index.clone(), state.clock.now());
     let op = admin_write(
         &state,
         caller,
         Permission::OPERATOR_CREATE,
-        move |ctx, _| operators::create(ctx, body.into_inner()),
+        move |conn, _, caller| {
+            operators::create(
+                &Ctx {
+                    conn,
+                    actor: caller.actor(),
+                    now,
+                    index: &index,
+                },
+                body.into_inner(),
+            )
+        },
     )
     .await?;
     Ok(HttpResponse::Created()
@@ -100,6 +83,33 @@ pub async fn create_operator(
             format!("/v4/Operator/{}", op.operator_guid),
         ))
         .json(op))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+    body: ApiJson<OperatorInput>,
+    partial: bool,
+) -> AppResult<HttpResponse> {
+    let guid = Guid::from_path("OperatorGuid", &path)?;
+    let (index, now) = (state.auth.index.clone(), state.clock.now());
+    admin_write(
+        &state,
+        caller,
+        Permission::OPERATOR_UPDATE,
+        move |conn, after, caller| {
+            let ctx = Ctx {
+                conn,
+                actor: caller.actor(),
+                now,
+                index: &index,
+            };
+            operators::update(&ctx, guid, body.into_inner(), partial, after)
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(put, path = "/v4/Operator/{OperatorGuid}", tag = "Operator", request_body = OperatorInput,
@@ -111,15 +121,7 @@ pub async fn replace_operator(
     path: web::Path<String>,
     body: ApiJson<OperatorInput>,
 ) -> AppResult<HttpResponse> {
-    let guid = Guid::from_path("OperatorGuid", &path)?;
-    admin_write(
-        &state,
-        caller,
-        Permission::OPERATOR_UPDATE,
-        move |ctx, after| operators::update(ctx, guid, body.into_inner(), false, after),
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    update(state, caller, path, body, false).await
 }
 
 #[utoipa::path(patch, path = "/v4/Operator/{OperatorGuid}", tag = "Operator", request_body = OperatorInput,
@@ -131,15 +133,7 @@ pub async fn patch_operator(
     path: web::Path<String>,
     body: ApiJson<OperatorInput>,
 ) -> AppResult<HttpResponse> {
-    let guid = Guid::from_path("OperatorGuid", &path)?;
-    admin_write(
-        &state,
-        caller,
-        Permission::OPERATOR_UPDATE,
-        move |ctx, after| operators::update(ctx, guid, body.into_inner(), true, after),
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    update(state, caller, path, body, true).await
 }
 
 #[utoipa::path(delete, path = "/v4/Operator/{OperatorGuid}", tag = "Operator",
@@ -151,11 +145,22 @@ pub async fn delete_operator(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGuid", &path)?;
+    let (index, now) = (state.auth.index.clone(), state.clock.now());
     admin_write(
         &state,
         caller,
         Permission::OPERATOR_DELETE,
-        move |ctx, _| operators::delete(ctx, guid),
+        move |conn, _, caller| {
+            operators::delete(
+                &Ctx {
+                    conn,
+                    actor: caller.actor(),
+                    now,
+                    index: &index,
+                },
+                guid,
+            )
+        },
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -2,9 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{OperatorContext, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::AppResult;
 use crate::outbox::{self, OutboxMessage, OutboxQuery};
+use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 
@@ -15,14 +16,13 @@ pub async fn list_outbox(
     caller: Principal,
     query: web::Query<OutboxQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::OUTBOX_READ)?;
     let filter = query.into_inner().filter()?;
-    let messages = state
-        .db
-        .read(move |conn| {
-            OperatorContext::load(conn, caller.operator_id())?.require_admin()?;
-            Ok(outbox::list(conn, &filter)?)
-        })
-        .await?;
+    let messages = admin_read(
+        &state,
+        caller,
+        Some(Permission::OUTBOX_READ),
+        move |conn, _| Ok(outbox::list(conn, &filter)?),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(messages))
 }

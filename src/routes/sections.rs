@@ -130,10 +130,7 @@ pub async fn section_history(
     let filter = query.into_inner().filter(false)?;
     let entries = vault_read(&state, caller, move |ctx| {
         ctx.section(guid)?;
-        Ok(history_repo::for_object(ctx.conn, guid, &filter)?
-            .into_iter()
-            .map(HistoryEntry::from)
-            .collect::<Vec<_>>())
+        HistoryEntry::all(history_repo::for_object(ctx.conn, guid, &filter)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(entries))
