@@ -121,65 +121,82 @@ fn greeting(c: &Candidate) -> String {
     }
 }
 
-fn expiry_email(c: &Candidate) -> (String, String) {
-    let subject = format!("Your coffre API key \"{}\" has expired", c.name);
+/// Every notice has the same frame: greeting, what happened, what to do, the
+/// key and the instant, and the reminder that no secret is ever in it.
+fn letter(
+    c: &Candidate,
+    subject: String,
+    situation: String,
+    actions: [String; 3],
+    instant: &str,
+) -> (String, String) {
+    let [first, second, third] = actions;
     let body = format!(
-        "{}\n\n\
-         The coffre API key \"{}\" ({}), for which you are the contact, expired at {} \
-         (midnight UTC at the end of its expiration date, {}). Every request made with it is \
-         now refused with 401.\n\n\
-         What to do:\n\
-         - If you still need this key, ask a coffre administrator to extend its ExpirationDate \
-         (PUT /v4/ApiKey/{}). It then works again with the same secret.\n\
-         - If the key may have been exposed, the administrator can also regenerate it \
-         (POST /v4/ApiKey/{}/Regenerate), which issues a new secret and retires the old one.\n\
-         - If nothing uses it any more, nothing needs doing.\n\n\
-         Key: {}\nExpired at (UTC): {}\n\n\
+        "{greeting}\n\n{situation}\n\nWhat to do:\n- {first}\n- {second}\n- {third}\n\n\
+         Key: {guid}\n{instant} (UTC): {at}\n\n\
          This message was written by coffre's daily expiry check. It never contains the key itself.\n",
-        greeting(c),
-        c.name,
-        c.masked_key,
-        rfc3339(c.expires_at),
-        c.expiration_date,
-        c.guid,
-        c.guid,
-        c.guid,
-        rfc3339(c.expires_at),
+        greeting = greeting(c),
+        guid = c.guid,
+        at = rfc3339(c.expires_at),
     );
     (subject, body)
 }
 
+fn expiry_email(c: &Candidate) -> (String, String) {
+    let (guid, at) = (c.guid, rfc3339(c.expires_at));
+    letter(
+        c,
+        format!("Your coffre API key \"{}\" has expired", c.name),
+        format!(
+            "The coffre API key \"{}\" ({}), for which you are the contact, expired at {at} \
+             (midnight UTC at the end of its expiration date, {}). Every request made with it is \
+             now refused with 401.",
+            c.name, c.masked_key, c.expiration_date
+        ),
+        [
+            format!(
+                "If you still need this key, ask a coffre administrator to extend its \
+                 ExpirationDate (PUT /v4/ApiKey/{guid}). It then works again with the same secret."
+            ),
+            format!(
+                "If the key may have been exposed, the administrator can also regenerate it \
+                 (POST /v4/ApiKey/{guid}/Regenerate), which issues a new secret and retires the old one."
+            ),
+            "If nothing uses it any more, nothing needs doing.".into(),
+        ],
+        "Expired at",
+    )
+}
+
 fn reminder_email(c: &Candidate, days: u32) -> (String, String) {
+    let (guid, at) = (c.guid, rfc3339(c.expires_at));
     let when = if days == 1 {
         "within 1 day".to_string()
     } else {
         format!("within {days} days")
     };
-    let subject = format!("Your coffre API key \"{}\" expires {when}", c.name);
-    let body = format!(
-        "{}\n\n\
-         The coffre API key \"{}\" ({}), for which you are the contact, expires at {} \
-         (midnight UTC at the end of its expiration date, {}), {when}. After that instant every \
-         request made with it is refused with 401.\n\n\
-         What to do:\n\
-         - If you still need this key after that date, ask a coffre administrator to extend its \
-         ExpirationDate (PUT /v4/ApiKey/{}) before then; the key keeps its secret.\n\
-         - If the key may have been exposed, the administrator can regenerate it \
-         (POST /v4/ApiKey/{}/Regenerate) to issue a new secret.\n\
-         - If nothing will use it any more, let it expire.\n\n\
-         Key: {}\nExpires at (UTC): {}\n\n\
-         This message was written by coffre's daily expiry check. It never contains the key itself.\n",
-        greeting(c),
-        c.name,
-        c.masked_key,
-        rfc3339(c.expires_at),
-        c.expiration_date,
-        c.guid,
-        c.guid,
-        c.guid,
-        rfc3339(c.expires_at),
-    );
-    (subject, body)
+    letter(
+        c,
+        format!("Your coffre API key \"{}\" expires {when}", c.name),
+        format!(
+            "The coffre API key \"{}\" ({}), for which you are the contact, expires at {at} \
+             (midnight UTC at the end of its expiration date, {}), {when}. After that instant \
+             every request made with it is refused with 401.",
+            c.name, c.masked_key, c.expiration_date
+        ),
+        [
+            format!(
+                "If you still need this key after that date, ask a coffre administrator to extend \
+                 its ExpirationDate (PUT /v4/ApiKey/{guid}) before then; the key keeps its secret."
+            ),
+            format!(
+                "If the key may have been exposed, the administrator can regenerate it \
+                 (POST /v4/ApiKey/{guid}/Regenerate) to issue a new secret."
+            ),
+            "If nothing will use it any more, let it expire.".into(),
+        ],
+        "Expires at",
+    )
 }
 
 /// One key, atomically: status and e-mail, or nothing.

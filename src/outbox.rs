@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, AppResult};
 use crate::http::Guid;
-use crate::time::{parse_instant, rfc3339};
+use crate::http::query::since_and_limit;
+use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum MessageKind {
@@ -121,17 +122,7 @@ impl OutboxQuery {
                 ));
             }
         };
-        let since_ms = self
-            .since
-            .map(|s| parse_instant("Since", &s).map(|t| t.timestamp_millis()))
-            .transpose()?;
-        let limit = self.limit.unwrap_or(1000);
-        if !(1..=10_000).contains(&limit) {
-            return Err(AppError::bad_request(
-                "InvalidQuery",
-                "Limit must be between 1 and 10000.",
-            ));
-        }
+        let (since_ms, limit) = since_and_limit(self.since.as_deref(), self.limit)?;
         Ok(Filter {
             kind,
             since_ms,

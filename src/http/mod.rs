@@ -4,6 +4,7 @@
 pub mod guid;
 pub mod json;
 pub mod middleware;
+pub mod query;
 
 pub use guid::Guid;
 pub use json::ApiJson;

@@ -208,7 +208,7 @@ pub async fn key_history(
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let filter = query.into_inner().filter(false)?;
+    let filter = query.into_inner().filter()?;
     // A deleted key still has its history.
     let entries = admin_read(
         &state,

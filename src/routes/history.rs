@@ -7,10 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Permission, Principal};
 use crate::db::history::{self, Filter, HistoryRow};
 use crate::error::{AppError, AppResult};
+use crate::http::query::since_and_limit;
 use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
-use crate::time::{parse_instant, rfc3339};
+use crate::time::rfc3339;
 
 pub const OBJECT_TYPES: [&str; 6] = [
     "ApiKey",
@@ -79,12 +80,38 @@ pub enum HistoryObjectType {
     VaultItem,
 }
 
+/// The query of an object's history: a time window.
 #[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// Only this kind of object: ApiKey, Operator, OperatorGroup, VaultSection,
-    /// VaultSectionAuthorization or VaultItem.
+    /// Only changes at or after this instant (RFC 3339).
+    #[serde(rename = "Since")]
+    #[param(rename = "Since", format = DateTime)]
+    pub since: Option<String>,
+    /// At most this many entries (1–10000, default 1000), newest first.
+    #[serde(rename = "Limit")]
+    #[param(rename = "Limit", minimum = 1, maximum = 10000)]
+    pub limit: Option<i64>,
+}
+
+impl HistoryQuery {
+    pub fn filter(self) -> AppResult<Filter> {
+        let (since_ms, limit) = since_and_limit(self.since.as_deref(), self.limit)?;
+        Ok(Filter {
+            object_type: None,
+            since_ms,
+            limit,
+        })
+    }
+}
+
+/// The query of `GET /v4/History`: a kind of object and a time window.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryListQuery {
+    /// Only this kind of object.
     #[serde(rename = "ObjectType")]
     #[param(rename = "ObjectType", value_type = Option<HistoryObjectType>)]
     pub object_type: Option<String>,
@@ -98,51 +125,33 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
 }
 
-impl HistoryQuery {
-    pub fn filter(self, allow_object_type: bool) -> AppResult<Filter> {
-        let object_type = match self.object_type {
-            Some(t) if !allow_object_type => {
-                let _ = t;
-                return Err(AppError::bad_request(
-                    "InvalidQuery",
-                    "ObjectType filters GET /v4/History only.",
-                ));
-            }
-            Some(t) if !OBJECT_TYPES.contains(&t.as_str()) => {
-                return Err(AppError::bad_request(
-                    "InvalidQuery",
-                    format!("ObjectType must be one of {}.", OBJECT_TYPES.join(", ")),
-                ));
-            }
-            other => other,
-        };
-        let since_ms = self
-            .since
-            .map(|s| parse_instant("Since", &s).map(|t| t.timestamp_millis()))
-            .transpose()?;
-        let limit = self.limit.unwrap_or(1000);
-        if !(1..=10_000).contains(&limit) {
+impl HistoryListQuery {
+    pub fn filter(self) -> AppResult<Filter> {
+        if let Some(t) = &self.object_type
+            && !OBJECT_TYPES.contains(&t.as_str())
+        {
             return Err(AppError::bad_request(
                 "InvalidQuery",
-                "Limit must be between 1 and 10000.",
+                format!("ObjectType must be one of {}.", OBJECT_TYPES.join(", ")),
             ));
         }
+        let (since_ms, limit) = since_and_limit(self.since.as_deref(), self.limit)?;
         Ok(Filter {
-            object_type,
+            object_type: self.object_type,
             since_ms,
             limit,
         })
     }
 }
 
-#[utoipa::path(get, path = "/v4/History", tag = "History", params(HistoryQuery),
+#[utoipa::path(get, path = "/v4/History", tag = "History", params(HistoryListQuery),
     responses((status = 200, description = "Every change, newest first", body = [HistoryEntry]), ReadErrors))]
 pub async fn list_history(
     state: web::Data<AppState>,
     caller: Principal,
-    query: web::Query<HistoryQuery>,
+    query: web::Query<HistoryListQuery>,
 ) -> AppResult<HttpResponse> {
-    let filter = query.into_inner().filter(true)?;
+    let filter = query.into_inner().filter()?;
     let entries = admin_read(
         &state,
         caller,

@@ -205,7 +205,7 @@ pub async fn item_history(
 ) -> AppResult<HttpResponse> {
     caller.require(Permission::ITEM_READ)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    let filter = query.into_inner().filter(false)?;
+    let filter = query.into_inner().filter()?;
     let entries = vault_read(&state, caller, move |ctx| {
         items::visible(ctx, guid)?;
         HistoryEntry::all(history_repo::for_object(ctx.conn, guid, &filter)?)

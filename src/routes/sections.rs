@@ -127,7 +127,7 @@ pub async fn section_history(
 ) -> AppResult<HttpResponse> {
     caller.require(Permission::SECTION_READ)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    let filter = query.into_inner().filter(false)?;
+    let filter = query.into_inner().filter()?;
     let entries = vault_read(&state, caller, move |ctx| {
         ctx.section(guid)?;
         HistoryEntry::all(history_repo::for_object(ctx.conn, guid, &filter)?)
