@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::test::TestRequest;
 use actix_web::web;
@@ -15,40 +17,17 @@ use coffre::accounts::bootstrap;
 use coffre::auth::Principal;
 use coffre::auth::principal::authenticate;
 use coffre::clock::Clock;
-use coffre::config::Config;
-use coffre::crypto::{ApiKeyToken, KdfParams};
-use coffre::datadir;
-use coffre::db::Location;
+use coffre::crypto::ApiKeyToken;
 use coffre::state::AppState;
 
-fn time<F: FnMut()>(label: &str, iterations: u32, mut f: F) -> f64 {
-    for _ in 0..iterations / 10 {
-        f();
-    }
-    let started = Instant::now();
-    for _ in 0..iterations {
-        f();
-    }
-    let ns = started.elapsed().as_nanos() as f64 / f64::from(iterations);
-    println!("{label:<48} {:>9.0} ns/op", ns);
-    ns
-}
-
 fn main() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        kdf: KdfParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Config::default()
-    };
-    let keys = Arc::new(datadir::initialize(&config).unwrap());
-    let db = Arc::new(
-        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
-    );
+    let common::Store {
+        config,
+        keys,
+        db,
+        dir: _dir,
+    } = common::store();
+    let db = Arc::new(db);
     let clock = Arc::new(Clock::system());
     let boot = bootstrap::ensure(&db, &keys, clock.now_millis())
         .unwrap()
@@ -99,10 +78,10 @@ fn main() {
     let valid_x = request(&data, Some(("X-Api-Key", last_key.clone())));
 
     let n = 200_000;
-    let ok = time("valid key (Authorization: Bearer)", n, || {
+    let ok = common::time("valid key (Authorization: Bearer)", n, || {
         black_box(authenticate(black_box(&valid)).unwrap());
     });
-    time("valid key (X-Api-Key)", n, || {
+    common::time("valid key (X-Api-Key)", n, || {
         black_box(authenticate(black_box(&valid_x)).unwrap());
     });
     // Failures feed the rate limiter; the default limit would block after 20,
@@ -123,13 +102,13 @@ fn main() {
         Some(("Authorization", "Bearer not-a-key".to_string())),
     );
     let missing = request(&lenient, None);
-    let u = time("unknown key (valid checksum)", n, || {
+    let u = common::time("unknown key (valid checksum)", n, || {
         black_box(authenticate(black_box(&unknown)).unwrap_err());
     });
-    let m = time("malformed key", n, || {
+    let m = common::time("malformed key", n, || {
         black_box(authenticate(black_box(&malformed)).unwrap_err());
     });
-    let x = time("no key", n, || {
+    let x = common::time("no key", n, || {
         black_box(authenticate(black_box(&missing)).unwrap_err());
     });
     println!(

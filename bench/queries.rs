@@ -4,46 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common.rs"]
+mod common;
+
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Instant;
 
 use coffre::accounts::bootstrap;
 use coffre::clock::Clock;
-use coffre::config::Config;
-use coffre::crypto::KdfParams;
-use coffre::datadir;
-use coffre::db::Location;
 use coffre::db::items;
 use coffre::http::Guid;
 
-fn time<F: FnMut()>(label: &str, iterations: u32, mut f: F) -> f64 {
-    for _ in 0..iterations / 10 {
-        f();
-    }
-    let started = Instant::now();
-    for _ in 0..iterations {
-        f();
-    }
-    let ns = started.elapsed().as_nanos() as f64 / f64::from(iterations);
-    println!("{label:<52} {ns:>9.0} ns/op");
-    ns
-}
-
 fn main() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        kdf: KdfParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Config::default()
-    };
-    let keys = Arc::new(datadir::initialize(&config).unwrap());
-    let db =
-        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
+    let common::Store {
+        config: _,
+        keys,
+        db,
+        dir: _dir,
+    } = common::store();
     bootstrap::ensure(&db, &keys, Clock::system().now_millis()).unwrap();
     // 1,000 items in the default section.
     let guids: Vec<Guid> = (0..1000).map(|_| Guid::new_random()).collect();
@@ -71,7 +48,7 @@ fn main() {
     let conn = db.connect().unwrap();
 
     let n = 200_000;
-    let base = time("SELECT 1", n, || {
+    let base = common::time("SELECT 1", n, || {
         black_box(
             conn.prepare_cached("SELECT 1")
                 .unwrap()
@@ -79,7 +56,7 @@ fn main() {
                 .unwrap(),
         );
     });
-    time("SELECT user_version (reads the file header)", n, || {
+    common::time("SELECT user_version (reads the file header)", n, || {
         black_box(
             conn.prepare_cached("SELECT user_version FROM pragma_user_version")
                 .unwrap()
@@ -87,17 +64,17 @@ fn main() {
                 .unwrap(),
         );
     });
-    let item = time("item by GUID with the caller's rights", n, || {
+    let item = common::time("item by GUID with the caller's rights", n, || {
         black_box(
             items::find_with_rights(&conn, target, operator)
                 .unwrap()
                 .unwrap(),
         );
     });
-    time("  item by GUID alone (with its section GUID)", n, || {
+    common::time("  item by GUID alone (with its section GUID)", n, || {
         black_box(conn.prepare_cached("SELECT i.id, i.name, s.guid FROM vault_items i JOIN vault_sections s ON s.id = i.section_id WHERE i.guid = ?1").unwrap().query_row([target], |r| r.get::<_, i64>(0)).unwrap());
     });
-    time("  item by GUID alone (no join)", n, || {
+    common::time("  item by GUID alone (no join)", n, || {
         black_box(
             conn.prepare_cached("SELECT i.id, i.name FROM vault_items i WHERE i.guid = ?1")
                 .unwrap()
@@ -105,17 +82,17 @@ fn main() {
                 .unwrap(),
         );
     });
-    time("  rights alone", n, || {
+    common::time("  rights alone", n, || {
         black_box(coffre::auth::access::section_rights(&conn, operator, 1).unwrap());
     });
-    time("  rights as one UNION ALL of indexed lookups", n, || {
+    common::time("  rights as one UNION ALL of indexed lookups", n, || {
         black_box(conn.prepare_cached("SELECT max(kind = 'ChangeVaultSection') FROM (
             SELECT kind FROM section_authorizations WHERE section_id = ?1 AND operator_id = ?2
             UNION ALL
             SELECT a.kind FROM group_members m JOIN section_authorizations a ON a.group_id = m.group_id
             WHERE m.operator_id = ?2 AND a.section_id = ?1)").unwrap().query_row((1, operator), |r| r.get::<_, Option<bool>>(0)).unwrap());
     });
-    time(
+    common::time(
         "  item + rights, one statement with the UNION subquery",
         n,
         || {
@@ -129,7 +106,7 @@ fn main() {
     let (row, _) = items::find_with_rights(&conn, target, operator)
         .unwrap()
         .unwrap();
-    let json = time("item to JSON", n, || {
+    let json = common::time("item to JSON", n, || {
         black_box(serde_json::to_vec(&coffre::vault::items::to_api(black_box(&row))).unwrap());
     });
     println!(

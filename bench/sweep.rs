@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+#[path = "common.rs"]
+mod common;
+
 use std::time::Instant;
 
 use coffre::clock::Clock;
-use coffre::config::Config;
-use coffre::crypto::KdfParams;
-use coffre::datadir;
-use coffre::db::Location;
 use coffre::expiry;
 
 const KEYS: i64 = 100_000;
@@ -29,19 +27,12 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn main() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        kdf: KdfParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Config::default()
-    };
-    let keys = Arc::new(datadir::initialize(&config).unwrap());
-    let db =
-        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
+    let common::Store {
+        config,
+        db,
+        dir: _dir,
+        ..
+    } = common::store();
     let now = Clock::system().now();
     let now_ms = now.timestamp_millis();
     let started = Instant::now();

@@ -1,0 +1,58 @@
+//! What the in-process micro-benchmarks share: a real data dir at test cost
+//! (cheap Argon2; the unlock is not what they measure) and a timing loop.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use coffre::config::Config;
+use coffre::crypto::{DerivedKeys, KdfParams};
+use coffre::datadir;
+use coffre::db::{Database, Location};
+use tempfile::TempDir;
+
+#[allow(dead_code)] // each benchmark uses the parts it needs
+pub struct Store {
+    pub config: Config,
+    pub keys: Arc<DerivedKeys>,
+    pub db: Database,
+    pub dir: TempDir,
+}
+
+/// A fresh, initialised data dir with its database open. Keep `dir` bound:
+/// dropping it deletes the data dir under the open database.
+pub fn store() -> Store {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        kdf: KdfParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..Config::default()
+    };
+    let keys = Arc::new(datadir::initialize(&config).unwrap());
+    let db =
+        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
+    Store {
+        config,
+        keys,
+        db,
+        dir,
+    }
+}
+
+/// Runs `f` `iterations` times after a 10% warm-up; prints and returns ns per call.
+#[allow(dead_code)] // not every benchmark times a loop
+pub fn time<F: FnMut()>(label: &str, iterations: u32, mut f: F) -> f64 {
+    for _ in 0..iterations / 10 {
+        f();
+    }
+    let started = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    let ns = started.elapsed().as_nanos() as f64 / f64::from(iterations);
+    println!("{label:<52} {ns:>9.0} ns/op");
+    ns
+}
