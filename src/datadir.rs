@@ -223,16 +223,16 @@ pub struct ServeLock {
 
 pub fn lock_for_serving(config: &Config) -> Result<ServeLock, DataDirError> {
     let path = config.data_dir.join("coffre.lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| DataDirError::Failed(format!("cannot open {}: {e}", path.display())))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o600));
-    }
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| DataDirError::Failed(format!("cannot open {}: {e}", path.display())))?
+    };
     match file.try_lock() {
         Ok(()) => Ok(ServeLock { _file: file }),
         Err(fs::TryLockError::WouldBlock) => Err(DataDirError::Failed(format!(

@@ -113,6 +113,14 @@ impl Database {
         options: &DbOptions,
     ) -> Result<Database, OpenError> {
         let settings = ConnectionSettings::new(key, options.durability, options.busy_timeout);
+        if let Location::File(path) = &location
+            && !path.exists()
+        {
+            // Created 0600 before SQLite sees it: SQLite gives the -wal and
+            // -shm files the database file's mode.
+            crate::fsutil::create_private_file(path)
+                .map_err(|e| OpenError::Other(format!("cannot create {}: {e}", path.display())))?;
+        }
         let mut writer_conn = settings.open(&location)?;
         // The first real read: with a wrong key this is where SQLCipher fails.
         writer_conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
