@@ -28,10 +28,6 @@ impl Location {
         ))
     }
 
-    pub fn is_memory(&self) -> bool {
-        matches!(self, Location::Memory(_))
-    }
-
     pub(crate) fn open_target(&self) -> (String, OpenFlags) {
         let base = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX

@@ -79,12 +79,7 @@ async fn the_key_never_reaches_a_log_line_or_the_database_file() {
         .args(["--listen", "127.0.0.1:0", "serve"])
         .env("RUST_LOG", "debug");
     let server = ServerProcess::start(cmd);
-    let boot = server
-        .banner
-        .iter()
-        .find_map(|l| l.strip_prefix("coffre bootstrap key: "))
-        .unwrap()
-        .to_string();
+    let boot = server.bootstrap_key();
     let client = reqwest::Client::new();
     let res = read(
         client

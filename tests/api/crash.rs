@@ -145,12 +145,7 @@ async fn acknowledged_writes_survive_a_sigkill_and_nothing_else_is_half_there() 
         ServerProcess::start(cmd)
     };
     let mut server = start();
-    let key = server
-        .banner
-        .iter()
-        .find_map(|l| l.strip_prefix("coffre bootstrap key: "))
-        .unwrap()
-        .to_string();
+    let key = server.bootstrap_key();
     let client = reqwest::Client::new();
     let list = read(
         client

@@ -346,12 +346,7 @@ async fn the_dev_clock_moves_expiry_and_runs_the_sweep_in_any_time_zone() {
         cmd.env("TZ", zone)
             .args(["--dev", "--listen", "127.0.0.1:0", "serve"]);
         let server = ServerProcess::start(cmd);
-        let boot = server
-            .banner
-            .iter()
-            .find_map(|l| l.strip_prefix("coffre bootstrap key: "))
-            .unwrap()
-            .to_string();
+        let boot = server.bootstrap_key();
         let client = reqwest::Client::new();
         let call = |method: Method, path: &str, key: &str, body: Option<Value>| {
             let mut req = client.request(method, server.url(path)).bearer_auth(key);

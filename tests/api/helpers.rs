@@ -442,6 +442,15 @@ impl ServerProcess {
         format!("{}{path}", self.address)
     }
 
+    /// The bootstrap key printed before the listening line (a new data dir or --dev).
+    pub fn bootstrap_key(&self) -> String {
+        self.banner
+            .iter()
+            .find_map(|l| l.strip_prefix("coffre bootstrap key: "))
+            .unwrap_or_else(|| panic!("no bootstrap key in {:?}", self.banner))
+            .to_string()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
@@ -517,9 +526,8 @@ fn openssl(args: &[&str], dir: &Path) {
     );
 }
 
-/// A self-signed certificate in PEM.
-pub fn pem_certificate(subject: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
+/// A self-signed P-256 certificate and its key, as `k.pem` and `c.pem` in `dir`.
+fn self_signed(subject: &str, dir: &Path) {
     openssl(
         &[
             "req",
@@ -538,35 +546,21 @@ pub fn pem_certificate(subject: &str) -> String {
             "-out",
             "c.pem",
         ],
-        dir.path(),
+        dir,
     );
-    std::fs::read_to_string(dir.path().join("c.pem")).unwrap()
 }
 
+/// A self-signed certificate in PEM.
+pub fn pem_certificate(subject: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    self_signed(subject, dir.path());
+    std::fs::read_to_string(dir.path().join("c.pem")).unwrap()
+}
 /// A .pfx made by `openssl pkcs12 -export` (OpenSSL 3 defaults, or `-legacy`), base64.
 pub fn pfx_base64(password: &str, legacy: bool) -> String {
     use base64::Engine;
     let dir = tempfile::tempdir().unwrap();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=Acme Client/O=Acme Corp",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-        ],
-        dir.path(),
-    );
+    self_signed("/CN=Acme Client/O=Acme Corp", dir.path());
     let pass = format!("pass:{password}");
     let mut args = vec![
         "pkcs12", "-export", "-in", "c.pem", "-inkey", "k.pem", "-out", "a.pfx", "-passout", &pass,

@@ -716,12 +716,7 @@ async fn sensitive_values_never_reach_a_log_line_or_the_database_file_in_clear()
         .args(["--listen", "127.0.0.1:0", "serve"])
         .env("RUST_LOG", "debug");
     let server = ServerProcess::start(cmd);
-    let key = server
-        .banner
-        .iter()
-        .find_map(|l| l.strip_prefix("coffre bootstrap key: "))
-        .unwrap()
-        .to_string();
+    let key = server.bootstrap_key();
     let client = reqwest::Client::new();
     let call = |method: Method, path: &str, body: Option<Value>| {
         let mut req = client.request(method, server.url(path)).bearer_auth(&key);
