@@ -157,31 +157,34 @@ fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max: usize) {
 }
 
 fn run_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        log::warn!("writer: cannot begin a write transaction: {e}");
-        for job in batch {
-            let err = AppError::from(clone_sqlite_error(&e));
-            let (_, finish) = job(Err(err));
-            finish(Ok(()));
-        }
-        return;
-    }
-    let mut finishes: Vec<(bool, Finish)> = Vec::with_capacity(batch.len());
+    // Jobs that succeeded and wait for the group's commit.
+    let mut pending: Vec<Finish> = Vec::with_capacity(batch.len());
+    let mut in_transaction = false;
     for job in batch {
+        if !in_transaction {
+            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                log::warn!("writer: cannot begin a write transaction: {e}");
+                let (_, finish) = job(Err(AppError::from(e)));
+                finish(Ok(()));
+                continue;
+            }
+            in_transaction = true;
+        }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             log::error!("writer: cannot open a savepoint: {e}");
             let (_, finish) = job(Err(AppError::from(e)));
-            finishes.push((false, finish));
+            finish(Ok(()));
             continue;
         }
         match catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))) {
             Ok((true, finish)) => {
                 let _ = conn.execute_batch("RELEASE job");
-                finishes.push((true, finish));
+                pending.push(finish);
             }
             Ok((false, finish)) => {
                 let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-                finishes.push((false, finish));
+                // It answers with its own error; nothing of it is kept.
+                finish(Ok(()));
             }
             Err(_) => {
                 log::error!("writer: a write job panicked; its changes were rolled back");
@@ -189,32 +192,102 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
                 // Its reply channel was dropped with it: the requester sees an error.
             }
         }
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (an I/O error, a full
+            // disk): the jobs before this one are gone too. Say so, and start
+            // a new transaction for the rest of the group.
+            log::error!("writer: the group's transaction was rolled back by SQLite");
+            for finish in pending.drain(..) {
+                finish(Err(AppError::internal(
+                    "the write was rolled back with its group after a storage error",
+                )));
+            }
+            in_transaction = false;
+        }
+    }
+    if !in_transaction {
+        return;
     }
     let commit = conn.execute_batch("COMMIT").map_err(|e| {
         log::error!("writer: commit failed, rolling back the group: {e}");
         let _ = conn.execute_batch("ROLLBACK");
-        AppError::from(e)
+        e.to_string()
     });
-    for (ok, finish) in finishes {
-        let result = match (&commit, ok) {
-            (Err(e), true) => Err(AppError::internal(format!("commit failed: {e}"))),
-            _ => Ok(()),
-        };
+    for finish in pending {
+        let result = commit
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| AppError::internal(format!("commit failed: {e}")));
         if catch_unwind(AssertUnwindSafe(|| finish(result))).is_err() {
             log::error!("writer: an after-commit action panicked");
         }
     }
 }
 
-/// rusqlite errors are not `Clone`; keep the code and message for each job.
-fn clone_sqlite_error(e: &rusqlite::Error) -> rusqlite::Error {
-    match e {
-        rusqlite::Error::SqliteFailure(code, msg) => {
-            rusqlite::Error::SqliteFailure(*code, msg.clone())
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn writer() -> Arc<Writer> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
+        Arc::new(Writer::start(conn, 64).unwrap())
+    }
+
+    fn insert(c: &Connection, x: i64) -> AppResult<()> {
+        c.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_failing_or_panicking_job_rolls_back_alone_and_the_others_commit() {
+        let w = writer();
+        let committed = Arc::new(AtomicUsize::new(0));
+        // Submitted together from several threads, so they tend to share a group.
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let (w, committed) = (w.clone(), committed.clone());
+                std::thread::spawn(move || {
+                    w.write_blocking(move |c, after| {
+                        insert(c, i)?;
+                        match i % 4 {
+                            1 => Err(AppError::bad_request("Nope", "refused")),
+                            #[allow(clippy::panic)]
+                            2 => panic!("job {i} panics"),
+                            _ => {
+                                after.push(move || {
+                                    committed.fetch_add(1, Ordering::SeqCst);
+                                });
+                                Ok(i)
+                            }
+                        }
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.is_ok(), i % 4 == 0 || i % 4 == 3, "job {i}: {r:?}");
         }
-        other => rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(other.to_string()),
-        ),
+        let kept: Vec<i64> = w
+            .write_blocking(|c, _| {
+                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+                Ok(stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .unwrap();
+        assert_eq!(kept, (0..40).filter(|i| i % 4 == 0 || i % 4 == 3).collect::<Vec<_>>());
+        assert_eq!(committed.load(Ordering::SeqCst), 20, "after-commit actions ran for committed jobs only");
+    }
+
+    #[test]
+    fn shutdown_finishes_queued_work_then_refuses_more() {
+        let w = writer();
+        w.write_blocking(|c, _| insert(c, 1)).unwrap();
+        w.shutdown();
+        let err = w.write_blocking(|c, _| insert(c, 2)).unwrap_err();
+        assert_eq!(err.status(), 500);
     }
 }
