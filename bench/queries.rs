@@ -113,6 +113,40 @@ fn main() {
         "item read + JSON over SELECT 1: +{:.0} ns",
         item + json - base
     );
+
+    // The item list, through the Administrators group's grant on the section,
+    // at 1,000 items and again at 10,000: the cost per item should stay flat.
+    let list_per_item = |conn: &rusqlite::Connection, items: u32| {
+        let ctx = coffre::vault::Ctx::new(conn, operator, coffre::audit::Actor::system("bench"), Clock::system().now());
+        let mut bytes = 0;
+        let ns = common::time(&format!("list {items} items (per call)"), 50, || {
+            coffre::vault::items::stream_list(&ctx, 32 * 1024, |chunk| {
+                bytes += chunk.len();
+                true
+            })
+            .unwrap();
+        });
+        ns / f64::from(items)
+    };
+    let small = list_per_item(&conn, 1000);
+    db.write_blocking(|c, _| {
+        let section: i64 = c.query_row("SELECT id FROM vault_sections", [], |r| r.get(0))?;
+        for _ in 0..9000 {
+            let row = items::ItemRow {
+                guid: Some(Guid::new_random()),
+                section_id: section,
+                item_type: "CredentialSet".into(),
+                name: "bench".into(),
+                user_name: "someone@example.com".into(),
+                ..Default::default()
+            };
+            items::insert(c, &row, 0)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let big = list_per_item(&conn, 10_000);
+    println!("list cost per item: {small:.0} ns at 1,000, {big:.0} ns at 10,000: {:.2}x", big / small);
     drop(conn);
     db.shutdown();
 }
