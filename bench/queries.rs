@@ -117,7 +117,12 @@ fn main() {
     // The item list, through the Administrators group's grant on the section,
     // at 1,000 items and again at 10,000: the cost per item should stay flat.
     let list_per_item = |conn: &rusqlite::Connection, items: u32| {
-        let ctx = coffre::vault::Ctx::new(conn, operator, coffre::audit::Actor::system("bench"), Clock::system().now());
+        let ctx = coffre::vault::Ctx::new(
+            conn,
+            operator,
+            coffre::audit::Actor::system("bench"),
+            Clock::system().now(),
+        );
         let mut bytes = 0;
         let ns = common::time(&format!("list {items} items (per call)"), 50, || {
             coffre::vault::items::stream_list(&ctx, 32 * 1024, |chunk| {
@@ -146,7 +151,10 @@ fn main() {
     })
     .unwrap();
     let big = list_per_item(&conn, 10_000);
-    println!("list cost per item: {small:.0} ns at 1,000, {big:.0} ns at 10,000: {:.2}x", big / small);
+    println!(
+        "list cost per item: {small:.0} ns at 1,000, {big:.0} ns at 10,000: {:.2}x",
+        big / small
+    );
     drop(conn);
     db.shutdown();
 }

@@ -233,7 +233,8 @@ mod tests {
 
     fn writer() -> Arc<Writer> {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
         Arc::new(Writer::start(conn, 64).unwrap())
     }
 
@@ -275,11 +276,22 @@ mod tests {
         let kept: Vec<i64> = w
             .write_blocking(|c, _| {
                 let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
-                Ok(stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?)
+                Ok(stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?)
             })
             .unwrap();
-        assert_eq!(kept, (0..40).filter(|i| i % 4 == 0 || i % 4 == 3).collect::<Vec<_>>());
-        assert_eq!(committed.load(Ordering::SeqCst), 20, "after-commit actions ran for committed jobs only");
+        assert_eq!(
+            kept,
+            (0..40)
+                .filter(|i| i % 4 == 0 || i % 4 == 3)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            committed.load(Ordering::SeqCst),
+            20,
+            "after-commit actions ran for committed jobs only"
+        );
     }
 
     #[test]
