@@ -44,6 +44,24 @@ pub struct Change<'a> {
     pub details: String,
 }
 
+impl<'a> Change<'a> {
+    pub fn new(object_type: &'a str, object_guid: Guid, action: &'a str, details: String) -> Self {
+        Change {
+            object_type,
+            object_guid,
+            related_guid: None,
+            action,
+            details,
+        }
+    }
+
+    /// Marks the section the object belongs to, so the section's history shows it.
+    pub fn within(mut self, section: Option<Guid>) -> Self {
+        self.related_guid = section;
+        self
+    }
+}
+
 pub fn record(
     conn: &Connection,
     actor: &Actor,

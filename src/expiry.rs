@@ -230,13 +230,7 @@ fn sweep_key(
                     conn,
                     &Actor::system("expiry sweep"),
                     now_ms,
-                    Change {
-                        object_type: "ApiKey",
-                        object_guid: c.guid,
-                        related_guid: None,
-                        action: "Expired",
-                        details: String::new(),
-                    },
+                    Change::new("ApiKey", c.guid, "Expired", String::new()),
                 )?;
             }
             if written {

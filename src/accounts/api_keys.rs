@@ -343,13 +343,7 @@ impl Ctx<'_> {
             self.conn,
             &self.caller.actor(),
             self.now_ms(),
-            Change {
-                object_type: "ApiKey",
-                object_guid: guid,
-                related_guid: None,
-                action,
-                details,
-            },
+            Change::new("ApiKey", guid, action, details),
         )?;
         Ok(())
     }
@@ -392,13 +386,12 @@ pub fn create(
         ctx.conn,
         &ctx.caller.actor(),
         ctx.now_ms(),
-        Change {
-            object_type: "Operator",
-            object_guid: operator.guid,
-            related_guid: None,
-            action: "Created",
-            details: format!("For API key {guid}"),
-        },
+        Change::new(
+            "Operator",
+            operator.guid,
+            "Created",
+            format!("For API key {guid}"),
+        ),
     )?;
     ctx.history(guid, "Created", String::new())?;
     refresh_index(ctx.conn, id, ctx.index, after)?;
@@ -514,13 +507,12 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<(
             ctx.conn,
             &ctx.caller.actor(),
             ctx.now_ms(),
-            Change {
-                object_type: "Operator",
-                object_guid: row.operator_guid,
-                related_guid: None,
-                action: "Deleted",
-                details: format!("With API key {guid}"),
-            },
+            Change::new(
+                "Operator",
+                row.operator_guid,
+                "Deleted",
+                format!("With API key {guid}"),
+            ),
         )?;
     }
     ctx.history(guid, "Deleted", String::new())?;

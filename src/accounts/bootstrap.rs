@@ -50,13 +50,7 @@ pub fn run(conn: &Connection, hasher: &ApiKeyHasher, now_ms: i64) -> AppResult<B
             conn,
             &actor,
             now_ms,
-            Change {
-                object_type,
-                object_guid: guid,
-                related_guid: related,
-                action,
-                details: String::new(),
-            },
+            Change::new(object_type, guid, action, String::new()).within(related),
         )
     };
 

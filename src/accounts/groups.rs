@@ -86,13 +86,7 @@ impl Ctx<'_> {
             self.conn,
             &self.actor,
             self.now.timestamp_millis(),
-            Change {
-                object_type: "OperatorGroup",
-                object_guid: guid,
-                related_guid: None,
-                action,
-                details,
-            },
+            Change::new("OperatorGroup", guid, action, details),
         )?;
         Ok(())
     }

@@ -105,13 +105,7 @@ impl Ctx<'_> {
             self.conn,
             &self.actor,
             self.now.timestamp_millis(),
-            Change {
-                object_type: "Operator",
-                object_guid: guid,
-                related_guid: None,
-                action,
-                details,
-            },
+            Change::new("Operator", guid, action, details),
         )?;
         Ok(())
     }

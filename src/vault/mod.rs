@@ -115,13 +115,7 @@ impl<'a> Ctx<'a> {
             self.conn,
             &self.actor,
             self.now_ms(),
-            Change {
-                object_type,
-                object_guid: guid,
-                related_guid: related,
-                action,
-                details,
-            },
+            Change::new(object_type, guid, action, details).within(related),
         )?;
         Ok(())
     }
