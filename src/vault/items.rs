@@ -427,18 +427,19 @@ fn apply(
     sealer: &Sealer,
     mode: Mode,
     t: VaultItemType,
-    current: Option<ItemRow>,
+    current: Option<&ItemRow>,
     input: VaultItemInput,
 ) -> AppResult<Applied> {
     let creating = mode == Mode::Create;
     let whole = mode != Mode::Patch;
     let mut a = Applied {
-        row: current.clone().unwrap_or_default(),
+        row: current.cloned().unwrap_or_default(),
         secrets: Vec::new(),
         changed: Vec::new(),
     };
     a.row.item_type = t.as_str().to_string();
-    let before = current.clone().unwrap_or_default();
+    let empty = ItemRow::default();
+    let before = current.unwrap_or(&empty);
 
     if whole || input.name.is_some() {
         a.row.name = validate::required_line("Name", input.name.as_deref(), 200)?;
@@ -480,9 +481,7 @@ fn apply(
                 a.row.value = v.to_string();
             }
         }
-        VaultItemType::CertificateArchive => {
-            apply_archive(ctx, sealer, &mut a, current.as_ref(), &input)?
-        }
+        VaultItemType::CertificateArchive => apply_archive(ctx, sealer, &mut a, current, &input)?,
         VaultItemType::File => {
             let info = input.file_info.as_ref();
             if whole || info.and_then(|f| f.name.as_ref()).is_some() {
@@ -766,7 +765,7 @@ pub fn update(
 ) -> AppResult<()> {
     let current = changeable(ctx, guid, "changing its items")?;
     let t = check_fixed(mode, &input, Some(&current), Some(guid))?;
-    let applied = apply(ctx, sealer, mode, t, Some(current.clone()), input)?;
+    let applied = apply(ctx, sealer, mode, t, Some(&current), input)?;
     repo::update(ctx.conn, &applied.row, ctx.now_ms())?;
     for (secret, plain) in &applied.secrets {
         write_secret(ctx, sealer, current.id, guid, *secret, plain)?;
