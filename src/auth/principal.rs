@@ -13,7 +13,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use futures_util::future::{Ready, ready};
 
 use super::index::{AuthIndex, KeyEntry};
@@ -54,12 +53,6 @@ pub fn unauthenticated() -> AppError {
          `X-Api-Key: <key>`, or as the password of HTTP Basic authentication (any user name). \
          Keys look like coffre_XXXXXXXXXXXX_…; an administrator can create one.",
     )
-}
-
-fn millis_to_rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 impl Principal {
@@ -198,7 +191,7 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
             format!(
                 "This API key expired at {} (midnight UTC at the end of its ExpirationDate). \
                  Ask an administrator to extend its ExpirationDate.",
-                millis_to_rfc3339(expires_at)
+                crate::time::rfc3339(expires_at)
             ),
         ));
     }

@@ -33,10 +33,7 @@ pub struct ClockState {
 
 fn clock_state(state: &AppState) -> ClockState {
     ClockState {
-        now: state
-            .clock
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        now: crate::time::rfc3339(state.clock.now_millis()),
         is_real_time: state.clock.is_real(),
     }
 }

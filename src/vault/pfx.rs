@@ -3,12 +3,12 @@
 //! We keep the archive sealed as given and report its certificate's issuer and
 //! validity.
 
-use chrono::DateTime;
 use p12_keystore::Pkcs12Archive;
 use p12_keystore::error::Error as P12Error;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::AppError;
+use crate::time;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveInfo {
@@ -16,12 +16,6 @@ pub struct ArchiveInfo {
     /// RFC 3339.
     pub not_before: String,
     pub not_after: String,
-}
-
-fn rfc3339(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 /// Opens the archive with `password` and describes its certificate: the one
@@ -69,14 +63,21 @@ pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
         })?;
     Ok(ArchiveInfo {
         issuer: chosen.issuer().to_string(),
-        not_before: rfc3339(chosen.validity().not_before.timestamp()),
-        not_after: rfc3339(chosen.validity().not_after.timestamp()),
+        not_before: time::rfc3339(
+            chosen
+                .validity()
+                .not_before
+                .timestamp()
+                .saturating_mul(1000),
+        ),
+        not_after: time::rfc3339(chosen.validity().not_after.timestamp().saturating_mul(1000)),
     })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use chrono::DateTime;
     use std::process::Command;
 
     /// A real .pfx made by the `openssl` command line.
