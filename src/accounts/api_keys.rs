@@ -338,14 +338,13 @@ impl Ctx<'_> {
         self.now.timestamp_millis()
     }
 
-    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
-        audit::record(
-            self.conn,
-            &self.caller.actor(),
-            self.now_ms(),
-            Change::new("ApiKey", guid, action, details),
-        )?;
+    fn record(&self, change: Change<'_>) -> AppResult<()> {
+        audit::record(self.conn, &self.caller.actor(), self.now_ms(), change)?;
         Ok(())
+    }
+
+    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
+        self.record(Change::new("ApiKey", guid, action, details))
     }
 
     /// Keys that hold more than the caller can only be managed by a key that holds as much.
@@ -382,17 +381,12 @@ pub fn create(
         &valid.details(),
         ctx.now_ms(),
     )?;
-    audit::record(
-        ctx.conn,
-        &ctx.caller.actor(),
-        ctx.now_ms(),
-        Change::new(
-            "Operator",
-            operator.guid,
-            "Created",
-            format!("For API key {guid}"),
-        ),
-    )?;
+    ctx.record(Change::new(
+        "Operator",
+        operator.guid,
+        "Created",
+        format!("For API key {guid}"),
+    ))?;
     ctx.history(guid, "Created", String::new())?;
     refresh_index(ctx.conn, id, ctx.index, after)?;
     let row = find(ctx.conn, guid)?;
@@ -503,17 +497,12 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<(
     repo::delete(ctx.conn, row.id)?;
     if operators::api_key_count(ctx.conn, row.operator_id)? == 0 {
         operators::delete(ctx.conn, row.operator_id)?;
-        audit::record(
-            ctx.conn,
-            &ctx.caller.actor(),
-            ctx.now_ms(),
-            Change::new(
-                "Operator",
-                row.operator_guid,
-                "Deleted",
-                format!("With API key {guid}"),
-            ),
-        )?;
+        ctx.record(Change::new(
+            "Operator",
+            row.operator_guid,
+            "Deleted",
+            format!("With API key {guid}"),
+        ))?;
     }
     ctx.history(guid, "Deleted", String::new())?;
     let index = ctx.index.clone();
