@@ -105,11 +105,24 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             "The request body is empty: send a JSON object.",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         describe(&path, &inner)
+    })?;
+    // One JSON value and nothing after it but whitespace: `{..}xyz` or
+    // `{..}{..}` is not "the first object", it is a malformed body.
+    de.end().map_err(|e| {
+        AppError::bad_request(
+            "MalformedJson",
+            format!(
+                "The request body has data after its JSON value (at line {}, column {}). Send \
+                 exactly one JSON object, with nothing after it but whitespace.",
+                e.line(),
+                e.column()
+            ),
+        )
     })?;
     Ok(value)
 }
@@ -225,6 +238,23 @@ mod tests {
         assert!(message(r#"{}"#).contains("`Name`"));
         let m = message(r#"{"Name": "x", "Nmae": 1}"#);
         assert!(m.contains("Nmae"), "{m}");
+    }
+
+    #[test]
+    fn anything_after_the_json_value_is_refused() {
+        for body in [
+            r#"{"Name": "x"}xyz"#,
+            r#"{"Name": "x"}{"Name": "y"}"#,
+            r#"{"Name": "x"} ,"#,
+        ] {
+            let e = parse::<Body>(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.status().as_u16(), e.code()),
+                (400, "MalformedJson"),
+                "{body}"
+            );
+        }
+        assert!(parse::<Body>(b"{\"Name\": \"x\"} \r\n\t ").is_ok());
     }
 
     #[test]

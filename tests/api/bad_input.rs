@@ -127,6 +127,8 @@ async fn every_write_endpoint_refuses_bad_bodies_and_changes_nothing() {
         ("truncated JSON", json_ct, br#"{"Name": "x", "Notes": "#.to_vec(), 400),
         ("wrong types", json_ct, br#"{"Name": 42, "Description": [1], "VaultItemType": 7, "AuthorizationType": true, "ConsumerType": {}, "FullName": 1}"#.to_vec(), 400),
         ("a null body", json_ct, b"null".to_vec(), 400),
+        ("data after the JSON value", json_ct, br#"{"Name": "n"}xyz"#.to_vec(), 400),
+        ("two JSON values", json_ct, br#"{"Name": "n"}{"Name": "m"}"#.to_vec(), 400),
         ("an array body", json_ct, b"[]".to_vec(), 400),
         ("nulls everywhere", json_ct, br#"{"Name": null, "Description": null, "FullName": null, "AuthorizationType": null, "ConsumerType": null}"#.to_vec(), 400),
         ("an empty body", json_ct, Vec::new(), 400),
