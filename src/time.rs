@@ -38,6 +38,12 @@ pub fn parse_date(field: &str, text: &str) -> AppResult<NaiveDate> {
     }
 }
 
+/// The last `ExpirationDate` whose expiry instant (midnight UTC after it) can
+/// still be written in RFC 3339, which has four-digit years.
+pub fn latest_expiration_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX)
+}
+
 /// The instant a key with this `ExpirationDate` stops working: midnight UTC
 /// at the end of that day.
 pub fn expiry_instant(date: NaiveDate) -> DateTime<Utc> {
@@ -133,6 +139,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_latest_expiration_date_still_expires_within_rfc_3339() {
+        let last = latest_expiration_date();
+        assert_eq!(
+            rfc3339(expiry_instant(last).timestamp_millis()),
+            "9999-12-31T00:00:00.000Z"
+        );
+        let after = last.succ_opt().unwrap();
+        assert!(rfc3339(expiry_instant(after).timestamp_millis()).starts_with('+'));
     }
 
     #[test]

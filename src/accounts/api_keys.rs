@@ -19,7 +19,7 @@ use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::{AfterCommit, operators};
 use crate::error::{AppError, AppResult};
 use crate::http::Guid;
-use crate::time::{expiry_instant, parse_date, rfc3339, today};
+use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
 use crate::validate;
 
 /// An API key as the API shows it. `Key` appears only in the responses of
@@ -249,6 +249,17 @@ fn validate(
         Some(text) => {
             let date = parse_date("ExpirationDate", text)?;
             let canonical = date.format("%Y-%m-%d").to_string();
+            if date > latest_expiration_date() {
+                return Err(AppError::bad_request(
+                    "ExpirationDateTooFar",
+                    format!(
+                        "ExpirationDate {canonical} is too far in the future: the latest accepted \
+                         date is {} (its expiry instant must be a four-digit-year RFC 3339 time). \
+                         Omit ExpirationDate for a key that never expires.",
+                        latest_expiration_date()
+                    ),
+                ));
+            }
             if date < today(now) && previous_date != Some(canonical.as_str()) {
                 return Err(AppError::bad_request(
                     "ExpirationDatePast",

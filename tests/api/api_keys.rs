@@ -165,6 +165,11 @@ async fn invalid_bodies_get_400s_that_say_what_to_fix_and_change_nothing() {
             "2026-06-15",
         ),
         (
+            json!({"Name": "n", "ContactLogin": "x", "ContactEmail": "x@example.com", "ExpirationDate": "9999-12-31"}),
+            "ExpirationDateTooFar",
+            "9999-12-30",
+        ),
+        (
             json!({"Name": "n", "ContactLogin": "x", "ContactEmail": "x@example.com", "ExpirationDate": "15/06/2031"}),
             "InvalidDate",
             "YYYY-MM-DD",
@@ -547,4 +552,18 @@ async fn the_last_administrator_s_key_cannot_be_deleted() {
         .expect(400);
     assert_eq!(res.code(), "LastAdministrator");
     app.get("/v4/ApiKey").await.expect(200);
+}
+
+#[tokio::test]
+async fn the_farthest_expiration_date_still_gives_an_rfc_3339_instant() {
+    let app = spawn_app().await;
+    let mut body = new_key_body("far");
+    body["ExpirationDate"] = json!("9999-12-30");
+    let res = app.post("/v4/ApiKey", body).await.expect(201);
+    assert_eq!(res.body["ExpiresAt"], "9999-12-31T00:00:00.000Z");
+    let mut body = new_key_body("too-far");
+    body["ExpirationDate"] = json!("9999-12-31");
+    let res = app.post("/v4/ApiKey", body).await.expect(400);
+    assert_eq!(res.code(), "ExpirationDateTooFar");
+    assert!(res.message().contains("9999-12-30"), "{}", res.text);
 }
