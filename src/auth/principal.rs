@@ -104,7 +104,11 @@ impl Principal {
 
 /// The presented key, from whichever of the three places it came in.
 fn presented_key(req: &HttpRequest) -> Option<String> {
-    if let Some(v) = req.headers().get("x-api-key") {
+    // An empty X-Api-Key (a client template with the value left blank) is no
+    // key at all: it must not shadow a valid Authorization header.
+    if let Some(v) = req.headers().get("x-api-key")
+        && !v.as_bytes().trim_ascii().is_empty()
+    {
         return v.to_str().ok().map(|s| s.trim().to_string());
     }
     let value = req
@@ -140,15 +144,6 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let instant = Instant::now();
-    if let Some(retry) = auth.limiter.blocked(address, instant) {
-        return Err(AppError::too_many_requests(
-            retry,
-            format!(
-                "Too many failed authentications from your address; retry in {retry} seconds \
-                 with a valid API key."
-            ),
-        ));
-    }
 
     let presented = presented_key(req);
     let token = presented.as_deref().and_then(ApiKeyToken::parse);
@@ -164,9 +159,21 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
             false
         }
     };
+    // The limiter only ever slows failures: a request carrying a valid key is
+    // never refused by it, so one misbehaving client behind a shared address
+    // cannot lock out the others.
     let entry = match (verified, entry) {
         (true, Some(entry)) => entry,
         _ => {
+            if let Some(retry) = auth.limiter.blocked(address, instant) {
+                return Err(AppError::too_many_requests(
+                    retry,
+                    format!(
+                        "Too many failed authentications from your address; retry in {retry} \
+                         seconds with a valid API key (a valid key is never refused)."
+                    ),
+                ));
+            }
             auth.limiter.record_failure(address, instant);
             return Err(unauthenticated());
         }

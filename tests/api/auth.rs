@@ -51,6 +51,18 @@ async fn a_key_works_as_bearer_as_x_api_key_and_as_basic_password() {
         .await
         .unwrap();
     assert_eq!(basic.status(), 200);
+    // An empty X-Api-Key is no key: it does not shadow a valid Authorization.
+    for empty in ["", "   "] {
+        let res = app
+            .client
+            .get(&url)
+            .header("X-Api-Key", empty)
+            .bearer_auth(&app.admin_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "X-Api-Key {empty:?}");
+    }
 }
 
 #[tokio::test]
@@ -207,8 +219,18 @@ async fn repeated_failures_from_one_address_get_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=120).contains(&retry), "{retry}");
-    // While blocked, the address is refused whatever it sends.
-    app.get("/v4/ApiKey").await.expect(429);
+    // While blocked, failing attempts keep getting 429, but a valid key from
+    // the same address is never refused: the limiter slows guessing, it must
+    // not lock out everyone behind a shared address.
+    app.send("still-nope", Method::GET, "/v4/ApiKey", None)
+        .await
+        .expect(429);
+    for _ in 0..5 {
+        app.get("/v4/ApiKey").await.expect(200);
+    }
+    app.send("nope", Method::GET, "/v4/ApiKey", None)
+        .await
+        .expect(429);
     // Unauthenticated endpoints are not affected.
     read(app.client.get(app.url("/health")).send().await.unwrap())
         .await
