@@ -87,6 +87,21 @@ pub fn record(
     Ok(())
 }
 
+/// Records a refusal (`change`, usually action `Refused`) and returns `error`
+/// marked so the writer commits that history line even though the request fails.
+pub fn refuse(
+    conn: &Connection,
+    actor: &Actor,
+    at_ms: i64,
+    change: Change<'_>,
+    error: crate::error::AppError,
+) -> crate::error::AppError {
+    match record(conn, actor, at_ms, change) {
+        Ok(()) => error.keeping_writes(),
+        Err(e) => e.into(),
+    }
+}
+
 /// "Changed: Name, Notes" from the names of the fields a request touched.
 pub fn fields_changed(fields: &[&str]) -> String {
     if fields.is_empty() {

@@ -38,6 +38,9 @@ pub struct AppError {
     /// For the log only.
     cause: Option<String>,
     retry_after: Option<u64>,
+    /// A refusal whose history line must be kept: the write job commits what
+    /// it wrote (only that line) and still answers with this error.
+    keeps_writes: bool,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -52,6 +55,7 @@ impl AppError {
             }],
             cause: None,
             retry_after: None,
+            keeps_writes: false,
         }
     }
 
@@ -103,6 +107,17 @@ impl AppError {
         e.cause = Some(cause.to_string());
         e.retry_after = Some(1);
         e
+    }
+
+    /// Marks a refusal that has recorded itself (a history line): the writer
+    /// commits that line instead of rolling the job back.
+    pub fn keeping_writes(mut self) -> Self {
+        self.keeps_writes = true;
+        self
+    }
+
+    pub fn keeps_writes(&self) -> bool {
+        self.keeps_writes
     }
 
     /// Adds another message (several validation problems in one response).

@@ -79,19 +79,24 @@ impl Writer {
         let job: Job = Box::new(move |conn: Result<&Connection, AppError>| {
             let mut after = AfterCommit::default();
             let result = conn.and_then(|conn| f(conn, &mut after));
-            let ok = result.is_ok();
+            // A recorded refusal keeps its history line: committed, then the error.
+            let keep = match &result {
+                Ok(_) => true,
+                Err(e) => e.keeps_writes(),
+            };
             let finish: Finish = Box::new(move |commit: AppResult<()>| {
                 let outcome = match (result, commit) {
                     (Ok(value), Ok(())) => {
                         after.run();
                         Ok(value)
                     }
-                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                    (Err(e), Ok(())) => Err(e),
+                    (_, Err(e)) => Err(e),
                 };
                 // The requester may have gone away (client disconnected): fine.
                 let _ = done.send(outcome);
             });
-            (ok, finish)
+            (keep, finish)
         });
         (job, receiver)
     }
@@ -292,6 +297,25 @@ mod tests {
             20,
             "after-commit actions ran for committed jobs only"
         );
+    }
+
+    #[test]
+    fn a_recorded_refusal_keeps_its_writes_and_still_answers_with_its_error() {
+        let w = writer();
+        let err = w
+            .write_blocking(|c, after| {
+                insert(c, 7)?;
+                after.push(|| unreachable!("after-commit actions are for successes only"));
+                Err::<(), _>(AppError::forbidden("Refused", "no").keeping_writes())
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "Refused");
+        let kept: i64 = w
+            .write_blocking(|c, _| {
+                Ok(c.query_row("SELECT count(*) FROM t WHERE x = 7", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(kept, 1);
     }
 
     #[test]
