@@ -358,10 +358,105 @@ impl Ctx<'_> {
         self.record(Change::new("ApiKey", guid, action, details))
     }
 
-    /// Keys that hold more than the caller can only be managed by a key that holds as much.
+    /// Keys that hold more than the caller can only be managed by a key that
+    /// holds as much. A refusal is recorded in the key's history.
     fn require_outranks(&self, row: &ApiKeyRow, verb: &str) -> AppResult<()> {
-        require_within(self.caller, row.effective_permissions(), verb)
+        require_within(self.caller, row.effective_permissions(), verb).map_err(|e| {
+            let missing = row
+                .effective_permissions()
+                .missing_from(self.caller.permissions());
+            self.refuse(
+                Change::new(
+                    "ApiKey",
+                    row.guid,
+                    "Refused",
+                    format!(
+                        "{verb}: the caller's key lacks {}",
+                        missing.names().join(", ")
+                    ),
+                ),
+                e,
+            )
+        })
     }
+
+    fn refuse(&self, change: Change<'_>, error: AppError) -> AppError {
+        audit::refuse(
+            self.conn,
+            &self.caller.actor(),
+            self.now_ms(),
+            change,
+            error,
+        )
+    }
+
+    /// Regenerating hands the key's identity to the caller, who receives the
+    /// new secret: the caller's own operator must already hold every section
+    /// right the key's operator holds (or be that operator).
+    fn require_section_rights_of(&self, row: &ApiKeyRow) -> AppResult<()> {
+        if row.operator_id == self.caller.operator_id() {
+            return Ok(());
+        }
+        let lacking =
+            section_rights_exceeding(self.conn, row.operator_id, self.caller.operator_id())?;
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<String> = lacking
+            .iter()
+            .take(3)
+            .map(|(guid, right)| format!("{right} on {guid}"))
+            .collect();
+        let error = AppError::forbidden(
+            "SectionRightsNotHeld",
+            format!(
+                "Regenerating gives you this key's new secret, and with it the key's vault \
+                 access; your own operator lacks {} section right(s) that the key's operator \
+                 holds ({}{}). Ask someone who holds them to regenerate it, or be granted them first.",
+                lacking.len(),
+                shown.join(", "),
+                if lacking.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ),
+        );
+        Err(self.refuse(
+            Change::new(
+                "ApiKey",
+                row.guid,
+                "Refused",
+                format!(
+                    "regenerate: the caller's operator lacks {} section right(s) the key holds",
+                    lacking.len()
+                ),
+            ),
+            error,
+        ))
+    }
+}
+
+/// Sections where `holder` has a right (View, or Change) that `other` lacks,
+/// with the right's name.
+fn section_rights_exceeding(
+    conn: &Connection,
+    holder: i64,
+    other: i64,
+) -> AppResult<Vec<(Guid, &'static str)>> {
+    Ok(crate::db::sections::rights_exceeding(conn, holder, other)?
+        .into_iter()
+        .map(|(guid, change)| {
+            (
+                guid,
+                if change {
+                    "ChangeVaultSection"
+                } else {
+                    "ViewVaultSection"
+                },
+            )
+        })
+        .collect())
 }
 
 pub fn create(
@@ -485,6 +580,7 @@ pub fn regenerate(
 ) -> AppResult<ApiKey> {
     let row = find(ctx.conn, guid)?;
     ctx.require_outranks(&row, "regenerate")?;
+    ctx.require_section_rights_of(&row)?;
     let (secret, full) = new_secret(hasher);
     repo::replace_secret(ctx.conn, row.id, &secret, ctx.now_ms())?;
     ctx.history(guid, "Regenerated", String::new())?;

@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use crate::accounts::operators::{self, ensure_not_last_administrator};
 use crate::accounts::unique_violation;
 use crate::audit::{self, Actor, Change};
+use crate::auth::PermissionSet;
 use crate::db::groups::{self as repo, GroupRow};
+use crate::db::operators::OperatorRow;
 use crate::error::{AppError, AppResult};
 use crate::http::Guid;
 use crate::validate;
@@ -77,6 +79,8 @@ fn name_conflict(e: rusqlite::Error) -> AppError {
 pub struct Ctx<'a> {
     pub conn: &'a Connection,
     pub actor: Actor,
+    /// What the calling key may do: changing a stronger key's groups is refused.
+    pub caller_permissions: PermissionSet,
     pub now: DateTime<Utc>,
 }
 
@@ -89,6 +93,36 @@ impl Ctx<'_> {
             Change::new("OperatorGroup", guid, action, details),
         )?;
         Ok(())
+    }
+
+    /// Adding an API key's operator to a group, or taking it out of one,
+    /// changes what that key can do: the caller must outrank the key. A
+    /// refusal is recorded in the group's history.
+    fn require_outranks_keys_of(
+        &self,
+        group: Guid,
+        op: &OperatorRow,
+        doing: &str,
+    ) -> AppResult<()> {
+        crate::accounts::require_outranks_keys_of(self.conn, self.caller_permissions, op.id, doing)
+            .map_err(|e| {
+                audit::refuse(
+                    self.conn,
+                    &self.actor,
+                    self.now.timestamp_millis(),
+                    Change::new(
+                        "OperatorGroup",
+                        group,
+                        "Refused",
+                        format!(
+                            "{doing} (operator {}): {}",
+                            op.guid,
+                            e.messages()[0].message
+                        ),
+                    ),
+                    e,
+                )
+            })
     }
 }
 
@@ -184,6 +218,7 @@ pub fn members(conn: &Connection, guid: Guid) -> AppResult<Vec<GroupMember>> {
 pub fn add_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<GroupMember> {
     let group = find(ctx.conn, guid)?;
     let op = operators::find(ctx.conn, operator_guid)?;
+    ctx.require_outranks_keys_of(guid, &op, "add this operator to the group")?;
     if repo::is_member(ctx.conn, group.id, op.id)? {
         return Err(AppError::conflict(
             "AlreadyMember",
@@ -198,6 +233,7 @@ pub fn add_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<G
 pub fn remove_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<()> {
     let group = find(ctx.conn, guid)?;
     let op = operators::find(ctx.conn, operator_guid)?;
+    ctx.require_outranks_keys_of(guid, &op, "remove this operator from the group")?;
     if !repo::is_member(ctx.conn, group.id, op.id)? {
         return Err(AppError::not_found(
             "NotAMember",

@@ -6,7 +6,10 @@ pub mod bootstrap;
 pub mod groups;
 pub mod operators;
 
-use crate::error::AppError;
+use rusqlite::Connection;
+
+use crate::auth::PermissionSet;
+use crate::error::{AppError, AppResult};
 
 /// The column a UNIQUE constraint failure names, e.g. `operators.email`.
 pub fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
@@ -41,4 +44,31 @@ pub fn conflict_from(
         ),
         _ => AppError::from(e),
     }
+}
+
+/// An operator that an API key acts as is that key's identity: deactivating
+/// it, changing its e-mail or login, deleting it, or changing its groups acts
+/// on the key. So the caller must outrank every such key exactly as
+/// `/v4/ApiKey` requires: hold every permission the key holds. Returns the
+/// refusal (not yet recorded) naming what is missing.
+pub fn require_outranks_keys_of(
+    conn: &Connection,
+    caller: PermissionSet,
+    operator_id: i64,
+    doing: &str,
+) -> AppResult<()> {
+    for (key, held) in crate::db::api_keys::acting_as(conn, operator_id)? {
+        let missing = held.missing_from(caller);
+        if !missing.is_empty() {
+            return Err(AppError::forbidden(
+                "PermissionNotHeld",
+                format!(
+                    "You cannot {doing}: this operator is the identity of API key {key}, which \
+                     holds permissions your own key lacks ({}). Use a key that holds them.",
+                    missing.names().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::conflict_from;
 use crate::audit::{self, Actor, Change};
-use crate::auth::AuthIndex;
+use crate::auth::{AuthIndex, PermissionSet};
 use crate::db::AfterCommit;
 use crate::db::operators::{self as repo, NewOperator, OperatorRow};
 use crate::error::{AppError, AppResult};
@@ -95,6 +95,8 @@ pub fn ensure_not_last_administrator(
 pub struct Ctx<'a> {
     pub conn: &'a Connection,
     pub actor: Actor,
+    /// What the calling key may do: acting on a stronger key's operator is refused.
+    pub caller_permissions: PermissionSet,
     pub now: DateTime<Utc>,
     pub index: &'a Arc<AuthIndex>,
 }
@@ -108,6 +110,25 @@ impl Ctx<'_> {
             Change::new("Operator", guid, action, details),
         )?;
         Ok(())
+    }
+
+    /// `require_outranks_keys_of`, with a refusal recorded in the operator's history.
+    fn require_outranks_keys_of(&self, row: &OperatorRow, doing: &str) -> AppResult<()> {
+        crate::accounts::require_outranks_keys_of(self.conn, self.caller_permissions, row.id, doing)
+            .map_err(|e| {
+                audit::refuse(
+                    self.conn,
+                    &self.actor,
+                    self.now.timestamp_millis(),
+                    Change::new(
+                        "Operator",
+                        row.guid,
+                        "Refused",
+                        format!("{doing}: {}", e.messages()[0].message),
+                    ),
+                    e,
+                )
+            })
     }
 }
 
@@ -168,6 +189,17 @@ pub fn update(
     if !partial || input.is_active.is_some() {
         row.is_active = input.is_active.unwrap_or(true);
     }
+    let takes_over_a_key = [
+        (
+            before.is_active && !row.is_active,
+            "deactivate this operator",
+        ),
+        (before.email != row.email, "change this operator's Email"),
+        (before.login != row.login, "change this operator's Login"),
+    ];
+    for (_, doing) in takes_over_a_key.iter().filter(|(acts, _)| *acts) {
+        ctx.require_outranks_keys_of(&before, doing)?;
+    }
     if before.is_active && !row.is_active {
         ensure_not_last_administrator(ctx.conn, row.id, "deactivate this operator")?;
     }
@@ -193,6 +225,7 @@ pub fn update(
 
 pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
     let row = find(ctx.conn, guid)?;
+    ctx.require_outranks_keys_of(&row, "delete this operator")?;
     if repo::api_key_count(ctx.conn, row.id)? > 0 {
         return Err(AppError::bad_request(
             "OperatorHasApiKey",

@@ -76,6 +76,23 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ApiKeyRow>> {
         .collect()
 }
 
+/// The keys acting as an operator, with their effective permissions.
+pub fn acting_as(
+    conn: &Connection,
+    operator_id: i64,
+) -> rusqlite::Result<Vec<(Guid, PermissionSet)>> {
+    conn.prepare_cached(
+        "SELECT guid, enable_permissions, permissions FROM api_keys WHERE operator_id = ?1 ORDER BY id",
+    )?
+    .query_map([operator_id], |r| {
+        Ok((
+            r.get(0)?,
+            PermissionSet::effective(r.get(1)?, PermissionSet::from_storage(&r.get::<_, String>(2)?)),
+        ))
+    })?
+    .collect()
+}
+
 /// The secret-derived columns: replaced together by create and regenerate.
 pub struct KeySecret {
     pub lookup_id: String,

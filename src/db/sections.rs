@@ -185,3 +185,32 @@ pub fn change_count(conn: &Connection, section_id: i64) -> rusqlite::Result<i64>
     conn.prepare_cached("SELECT count(*) FROM section_authorizations WHERE section_id = ?1 AND kind = 'ChangeVaultSection'")?
         .query_row([section_id], |r| r.get(0))
 }
+
+/// Sections on which `holder` has a right that `other` lacks: View where
+/// `other` has nothing, or Change where `other` has at most View. Each with
+/// whether the right `holder` has there is Change. Rights come directly or
+/// through groups, as everywhere.
+pub fn rights_exceeding(
+    conn: &Connection,
+    holder: i64,
+    other: i64,
+) -> rusqlite::Result<Vec<(Guid, bool)>> {
+    conn.prepare_cached(
+        "WITH rights(operator_id, section_id, change) AS (
+            SELECT r.operator_id, r.section_id, max(r.kind = 'ChangeVaultSection') FROM (
+                SELECT operator_id, section_id, kind FROM section_authorizations
+                 WHERE operator_id IN (?1, ?2)
+                UNION ALL
+                SELECT m.operator_id, a.section_id, a.kind FROM group_members m
+                  JOIN section_authorizations a ON a.group_id = m.group_id
+                 WHERE m.operator_id IN (?1, ?2)) r
+            GROUP BY r.operator_id, r.section_id)
+         SELECT s.guid, h.change FROM rights h
+           JOIN vault_sections s ON s.id = h.section_id
+           LEFT JOIN rights o ON o.operator_id = ?2 AND o.section_id = h.section_id
+          WHERE h.operator_id = ?1 AND (o.change IS NULL OR o.change < h.change)
+          ORDER BY s.id",
+    )?
+    .query_map((holder, other), |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}

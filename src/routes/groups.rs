@@ -29,6 +29,7 @@ where
         f(&Ctx {
             conn,
             actor: caller.actor(),
+            caller_permissions: caller.permissions(),
             now,
         })
     })

@@ -69,6 +69,7 @@ pub async fn create_operator(
                 &Ctx {
                     conn,
                     actor: caller.actor(),
+                    caller_permissions: caller.permissions(),
                     now,
                     index: &index,
                 },
@@ -102,6 +103,7 @@ async fn update(
             let ctx = Ctx {
                 conn,
                 actor: caller.actor(),
+                caller_permissions: caller.permissions(),
                 now,
                 index: &index,
             };
@@ -155,6 +157,7 @@ pub async fn delete_operator(
                 &Ctx {
                     conn,
                     actor: caller.actor(),
+                    caller_permissions: caller.permissions(),
                     now,
                     index: &index,
                 },

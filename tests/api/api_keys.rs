@@ -567,3 +567,92 @@ async fn the_farthest_expiration_date_still_gives_an_rfc_3339_instant() {
     assert_eq!(res.code(), "ExpirationDateTooFar");
     assert!(res.message().contains("9999-12-30"), "{}", res.text);
 }
+
+#[tokio::test]
+async fn regenerating_a_key_needs_every_section_right_its_operator_holds() {
+    let app = spawn_app().await;
+    // An administrator key with every API-key permission but no View on `Payroll`.
+    let all: Vec<&str> = vec![
+        "ApiKey.Read",
+        "ApiKey.Create",
+        "ApiKey.Update",
+        "ApiKey.Delete",
+        "Operator.Read",
+        "VaultSection.Read",
+        "VaultSectionAuthorization.Read",
+        "VaultSectionAuthorization.Create",
+        "VaultItem.Read",
+    ];
+    let admin2 = app
+        .create_key(json!({"EnablePermissions": true, "Permissions": all}))
+        .await;
+    app.make_admin(&admin2.operator_guid).await;
+    let section = app
+        .post("/v4/VaultSection", json!({"Name": "Payroll"}))
+        .await
+        .expect(201)
+        .guid("VaultSectionGuid");
+    let target = app
+        .create_key(json!({"EnablePermissions": true, "Permissions": ["VaultItem.Read"]}))
+        .await;
+    let grant = |operator: String, kind: &'static str| {
+        let path = format!("/v4/VaultSection/{section}/Authorization");
+        let app = &app;
+        async move {
+            app.post(
+                &path,
+                json!({"AuthorizationType": kind, "OperatorGuid": operator}),
+            )
+            .await
+            .expect(201);
+        }
+    };
+    grant(target.operator_guid.clone(), "ViewVaultSection").await;
+    let regenerate = format!("/v4/ApiKey/{}/Regenerate", target.guid);
+    let revoke = format!("/v4/ApiKey/{}/Revoke", target.guid);
+
+    let res = app
+        .send(&admin2.key, Method::POST, &regenerate, None)
+        .await
+        .expect(403);
+    assert_eq!(res.code(), "SectionRightsNotHeld");
+    assert!(res.message().contains(&section), "{}", res.text);
+    // Revoking first changes nothing: regenerating still hands over the identity.
+    app.send(&admin2.key, Method::POST, &revoke, None)
+        .await
+        .expect(200);
+    app.send(&admin2.key, Method::POST, &regenerate, None)
+        .await
+        .expect(403);
+    let history = app
+        .get(&format!("/v4/ApiKey/{}/History", target.guid))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["Action"] == "Refused")
+            .count(),
+        2,
+        "{history:#}"
+    );
+
+    // View is not enough when the key's operator holds Change.
+    grant(admin2.operator_guid.clone(), "ViewVaultSection").await;
+    grant(target.operator_guid.clone(), "ChangeVaultSection").await;
+    app.send(&admin2.key, Method::POST, &regenerate, None)
+        .await
+        .expect(403);
+    grant(admin2.operator_guid.clone(), "ChangeVaultSection").await;
+    let res = app
+        .send(&admin2.key, Method::POST, &regenerate, None)
+        .await
+        .expect(200);
+    let new_key = res.guid("Key");
+    app.send(&new_key, Method::GET, "/v4/VaultItem", None)
+        .await
+        .expect(200);
+}

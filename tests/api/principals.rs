@@ -325,3 +325,124 @@ async fn history_records_every_change_with_the_contact_names_and_filters() {
         assert!(!res.message().is_empty(), "{bad}");
     }
 }
+
+/// A key in Administrators that may manage operators and groups but holds no
+/// `ApiKey.*` permission: weaker than the bootstrap key.
+async fn weaker_administrator(app: &TestApp) -> ApiKeyHandle {
+    let weak = app
+        .create_key(json!({"EnablePermissions": true, "Permissions": [
+            "Operator.Read", "Operator.Update", "Operator.Delete",
+            "OperatorGroup.Read", "OperatorGroup.Update", "History.Read"]}))
+        .await;
+    app.make_admin(&weak.operator_guid).await;
+    weak
+}
+
+#[tokio::test]
+async fn a_weaker_administrator_cannot_disable_or_redirect_a_stronger_key_s_operator() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let weak = weaker_administrator(&app).await;
+    let boot_op = app
+        .get(&format!("/v4/ApiKey/{}", app.admin_key_guid))
+        .await
+        .expect(200)
+        .guid("OperatorGuid");
+    let admins = administrators(&app).await;
+    let other = app
+        .post("/v4/OperatorGroup", json!({"Description": "Support"}))
+        .await
+        .expect(201)
+        .guid("OperatorGroupGuid");
+    let path = format!("/v4/Operator/{boot_op}");
+    let before = app.get(&path).await.expect(200).body;
+
+    let refused = [
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"IsActive": false})),
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"Email": "mallory@example.com"})),
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"Login": "mallory"})),
+        ),
+        (
+            Method::PUT,
+            path.clone(),
+            Some(
+                json!({"FullName": "Administrator", "Email": "mallory@example.com", "Login": "admin"}),
+            ),
+        ),
+        (Method::DELETE, path.clone(), None),
+        (
+            Method::DELETE,
+            format!("/v4/OperatorGroup/{admins}/Member/{boot_op}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/v4/OperatorGroup/{other}/Member/{boot_op}"),
+            None,
+        ),
+    ];
+    for (method, p, body) in &refused {
+        let res = app.send(&weak.key, method.clone(), p, body.as_ref()).await;
+        assert_eq!(res.status, 403, "{method} {p} {body:?}: {}", res.text);
+        assert_eq!(res.code(), "PermissionNotHeld", "{method} {p}");
+        assert!(res.message().contains("ApiKey.Create"), "{}", res.text);
+    }
+    // Nothing changed: the bootstrap key still works, its operator is as it was.
+    assert_eq!(app.get(&path).await.expect(200).body, before);
+    let members = app
+        .get(&format!("/v4/OperatorGroup/{admins}/Member"))
+        .await
+        .expect(200)
+        .text;
+    assert!(members.contains(&boot_op));
+    // Each refusal is in the history, as the weaker key's doing.
+    let history = app.get("/v4/History?Limit=100").await.expect(200).body;
+    let refusals: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["Action"] == "Refused")
+        .collect();
+    assert_eq!(refusals.len(), refused.len(), "{history:#}");
+    assert!(
+        refusals
+            .iter()
+            .all(|h| h["ApiKeyGuid"] == weak.guid.as_str())
+    );
+
+    // What is not a takeover stays allowed: renaming, and acting on a key
+    // the caller outranks.
+    app.send(
+        &weak.key,
+        Method::PATCH,
+        &path,
+        Some(&json!({"FullName": "Root"})),
+    )
+    .await
+    .expect(204);
+    let weaker = app
+        .create_key(json!({"EnablePermissions": true, "Permissions": ["Operator.Read"]}))
+        .await;
+    app.send(
+        &weak.key,
+        Method::PATCH,
+        &format!("/v4/Operator/{}", weaker.operator_guid),
+        Some(&json!({"IsActive": false})),
+    )
+    .await
+    .expect(204);
+    app.send(&weaker.key, Method::GET, "/v4/Operator", None)
+        .await
+        .expect(401);
+}
