@@ -175,15 +175,63 @@ impl ResponseError for AppError {
     }
 }
 
+impl AppError {
+    /// The disk holding the database is full. Nothing of the request was kept.
+    pub fn storage_full(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "StorageFull",
+            "The server's storage is full, so nothing was written. Reads still work; writes \
+             will resume by themselves once space is freed on the disk holding the data dir. \
+             Retry later, or tell the administrator.",
+        );
+        e.cause = Some(cause.to_string());
+        e.retry_after = Some(60);
+        e
+    }
+
+    /// The database file or its directory cannot be written.
+    pub fn storage_read_only(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "StorageReadOnly",
+            "The database cannot be written: its file or directory is read-only (for example a \
+             file system remounted read-only). Nothing was changed and reads still work; the \
+             administrator must make the data dir writable again, then retry.",
+        );
+        e.cause = Some(cause.to_string());
+        e.retry_after = Some(60);
+        e
+    }
+
+    /// The database file or its directory vanished, or the disk failed.
+    pub fn storage_unavailable(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "StorageUnavailable",
+            "The database's storage cannot be used (its files or directory are missing, or the \
+             disk reported an I/O error). Nothing was changed by this request; the \
+             administrator will find the cause in the server log. Retry later.",
+        );
+        e.cause = Some(cause.to_string());
+        e.retry_after = Some(60);
+        e
+    }
+}
+
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(ffi, _) = &e
-            && matches!(
-                ffi.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        {
-            return AppError::busy(e);
+        use rusqlite::ErrorCode as C;
+        if let rusqlite::Error::SqliteFailure(ffi, _) = &e {
+            match ffi.code {
+                C::DatabaseBusy | C::DatabaseLocked => return AppError::busy(e),
+                C::DiskFull => return AppError::storage_full(e),
+                C::ReadOnly => return AppError::storage_read_only(e),
+                C::CannotOpen | C::SystemIoFailure | C::NotFound => {
+                    return AppError::storage_unavailable(e);
+                }
+                _ => {}
+            }
         }
         AppError::internal(format!("sqlite: {e}"))
     }
@@ -222,6 +270,31 @@ mod tests {
         assert!(!text.contains("/secret/path"));
         assert!(text.contains("\"Code\":\"InternalError\""));
         assert!(e.to_string().contains("/secret/path"));
+    }
+
+    #[test]
+    fn storage_failures_get_their_own_codes() {
+        use rusqlite::ffi;
+        let failure = |code: i32| {
+            AppError::from(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(code),
+                Some("database or disk is full".into()),
+            ))
+        };
+        for (code, status, name) in [
+            (ffi::SQLITE_FULL, 507, "StorageFull"),
+            (ffi::SQLITE_READONLY, 503, "StorageReadOnly"),
+            (ffi::SQLITE_READONLY_DBMOVED, 503, "StorageReadOnly"),
+            (ffi::SQLITE_CANTOPEN, 503, "StorageUnavailable"),
+            (ffi::SQLITE_IOERR_WRITE, 503, "StorageUnavailable"),
+            (ffi::SQLITE_BUSY, 503, "DatabaseBusy"),
+            (ffi::SQLITE_CORRUPT, 500, "InternalError"),
+        ] {
+            let e = failure(code);
+            assert_eq!((e.status().as_u16(), e.code()), (status, name), "{code}");
+            let body = e.error_response().into_body().try_into_bytes().unwrap();
+            assert!(!std::str::from_utf8(&body).unwrap().contains("disk is full"));
+        }
     }
 
     #[test]

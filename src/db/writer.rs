@@ -203,7 +203,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
             // a new transaction for the rest of the group.
             log::error!("writer: the group's transaction was rolled back by SQLite");
             for finish in pending.drain(..) {
-                finish(Err(AppError::internal(
+                finish(Err(AppError::storage_unavailable(
                     "the write was rolled back with its group after a storage error",
                 )));
             }
@@ -216,13 +216,17 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     let commit = conn.execute_batch("COMMIT").map_err(|e| {
         log::error!("writer: commit failed, rolling back the group: {e}");
         let _ = conn.execute_batch("ROLLBACK");
-        e.to_string()
+        e
     });
     for finish in pending {
-        let result = commit
-            .as_ref()
-            .map(|_| ())
-            .map_err(|e| AppError::internal(format!("commit failed: {e}")));
+        // Each job hears why: a full disk is a 507, not an internal error.
+        let result = match &commit {
+            Ok(()) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, m)) => Err(AppError::from(
+                rusqlite::Error::SqliteFailure(*f, m.clone()),
+            )),
+            Err(e) => Err(AppError::internal(format!("commit failed: {e}"))),
+        };
         if catch_unwind(AssertUnwindSafe(|| finish(result))).is_err() {
             log::error!("writer: an after-commit action panicked");
         }

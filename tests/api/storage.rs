@@ -414,3 +414,58 @@ fn rekey_without_a_new_passphrase_or_terminal_is_a_usage_error() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("COFFRE_NEW_PASSPHRASE"));
 }
+
+/// Runs one statement on the writer's connection (the one that writes).
+async fn on_writer(app: &crate::helpers::TestApp, sql: &'static str) {
+    app.state
+        .db
+        .write(move |conn, _| Ok(conn.execute_batch(sql)?))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_full_disk_is_a_507_that_says_writes_resume_and_changes_nothing() {
+    let app = crate::helpers::spawn_app().await;
+    let section = app.get("/v4/VaultSection").await.body[0]["VaultSectionGuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let big = "n".repeat(9_000);
+    let item = |name: &str| {
+        serde_json::json!({"Name": name, "VaultSectionGuid": section,
+            "VaultItemType": "CredentialSet", "Password": "p", "Notes": big})
+    };
+    // SQLite reports a full disk when the file cannot grow: cap it where it is.
+    on_writer(&app, "PRAGMA max_page_count = 1").await;
+    let before = app.get("/v4/VaultItem").await.expect(200).text;
+    let res = app.post("/v4/VaultItem", item("too big")).await;
+    assert_eq!(res.status, 507, "{}", res.text);
+    assert_eq!(res.code(), "StorageFull");
+    assert!(res.message().contains("resume"), "{}", res.text);
+    assert!(!res.text.contains("database or disk is full"));
+    assert!(res.headers.contains_key("x-request-id"));
+    assert_eq!(app.get("/v4/VaultItem").await.expect(200).text, before);
+    // Space freed: writes resume on their own.
+    on_writer(&app, "PRAGMA max_page_count = 1073741823").await;
+    app.post("/v4/VaultItem", item("fits")).await.expect(201);
+}
+
+#[tokio::test]
+async fn a_read_only_database_gets_its_own_503_and_reads_still_work() {
+    let app = crate::helpers::spawn_app().await;
+    on_writer(&app, "PRAGMA query_only = 1").await;
+    let res = app
+        .post("/v4/VaultSection", serde_json::json!({"Name": "nope"}))
+        .await;
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.code(), "StorageReadOnly");
+    assert!(res.headers.contains_key("retry-after"));
+    app.get("/v4/VaultSection").await.expect(200);
+    read_health(&app).await;
+}
+
+async fn read_health(app: &crate::helpers::TestApp) {
+    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
