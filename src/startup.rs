@@ -4,9 +4,16 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::dev::{Server, ServerHandle};
-use actix_web::{App, HttpServer, middleware::from_fn, web};
+use std::time::Duration;
 
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_server::{Server, ServerHandle};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, middleware::from_fn, web};
+
+use crate::http::bare_errors::RewriteBareErrors;
 use crate::http::middleware::{request_context, route_not_found};
 use crate::routes;
 use crate::scheduler;
@@ -37,17 +44,17 @@ impl Application {
         let data = web::Data::new(state.clone());
         let dev = state.config.dev;
         let api = routes::openapi::document(dev);
-        // Reads wait for one of `db_pool_size` connections anyway; more
-        // blocking threads would only hold memory (each can grow a malloc arena).
         let workers = if options.workers > 0 {
             options.workers
         } else {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         };
+        // Reads wait for one of `db_pool_size` connections anyway; more
+        // blocking threads would only hold memory (each can grow a malloc arena).
         let blocking_threads = (state.config.db_pool_size as usize)
             .div_ceil(workers)
             .max(1);
-        let mut server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(routes::path_config())
@@ -56,18 +63,40 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, dev))
                 .configure(|cfg| routes::openapi::configure(cfg, api.clone()))
                 .default_service(web::to(route_not_found))
-        })
-        .listen(listener)?
-        .worker_max_blocking_threads(blocking_threads)
-        .shutdown_timeout(10);
-        if options.workers > 0 {
-            server = server.workers(options.workers);
-        }
+        };
+        // Assembled by hand rather than with `HttpServer` so that every
+        // connection passes through `RewriteBareErrors`: actix's own answers
+        // to malformed requests get our error shape too.
+        let mut builder = actix_server::Server::build()
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads)
+            .shutdown_timeout(10);
         if !options.handle_signals {
-            server = server.disable_signals();
+            builder = builder.disable_signals();
         }
+        let server = builder
+            .listen("coffre", listener, move || {
+                let http = HttpService::build()
+                    .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .local_addr(address)
+                    .finish(map_config(
+                        app()
+                            .into_factory()
+                            .map_err(|e: actix_web::Error| e.error_response()),
+                        |_| AppConfig::default(),
+                    ));
+                fn_service(|io: TcpStream| async move {
+                    let _ = io.set_nodelay(true);
+                    let peer = io.peer_addr().ok();
+                    Ok((RewriteBareErrors::new(io), Protocol::Http1, peer))
+                })
+                .and_then(http)
+            })?
+            .run();
         Ok(Application {
-            server: server.run(),
+            server,
             address,
             state,
         })

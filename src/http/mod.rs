@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: middleware, the JSON body extractor,
 //! GUID path parameters.
 
+pub mod bare_errors;
 pub mod guid;
 pub mod json;
 pub mod middleware;
