@@ -56,6 +56,8 @@ pub struct ConfigLayer {
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
     pub last_used_flush_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub body_memory_limit_mib: Option<u32>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -86,6 +88,8 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
     ("last_used_flush_secs", EnvKind::Int),
+    ("body_timeout_secs", EnvKind::Int),
+    ("body_memory_limit_mib", EnvKind::Int),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -115,7 +119,9 @@ impl ConfigLayer {
             reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
-            last_used_flush_secs
+            last_used_flush_secs,
+            body_timeout_secs,
+            body_memory_limit_mib
         )
     }
 
@@ -200,6 +206,10 @@ pub struct Config {
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
     pub last_used_flush_secs: u64,
+    /// A request body must arrive whole within this time (408 otherwise).
+    pub body_timeout_secs: u64,
+    /// Bytes of request bodies held at once, in MiB (503 beyond).
+    pub body_memory_limit_mib: u32,
 }
 
 /// Redacted: never prints the passphrase.
@@ -226,6 +236,8 @@ impl fmt::Debug for Config {
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
             .field("last_used_flush_secs", &self.last_used_flush_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("body_memory_limit_mib", &self.body_memory_limit_mib)
             .finish()
     }
 }
@@ -250,6 +262,8 @@ impl Default for Config {
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
             last_used_flush_secs: 60,
+            body_timeout_secs: 30,
+            body_memory_limit_mib: 64,
         }
     }
 }
@@ -325,6 +339,10 @@ impl Config {
                 .auth_failure_window_secs
                 .unwrap_or(d.auth_failure_window_secs),
             last_used_flush_secs: layer.last_used_flush_secs.unwrap_or(d.last_used_flush_secs),
+            body_timeout_secs: layer.body_timeout_secs.unwrap_or(d.body_timeout_secs),
+            body_memory_limit_mib: layer
+                .body_memory_limit_mib
+                .unwrap_or(d.body_memory_limit_mib),
         };
         config.validate()?;
         Ok(config)
@@ -374,6 +392,16 @@ impl Config {
         }
         if !(1..=3600).contains(&self.last_used_flush_secs) {
             return fail("last_used_flush_secs must be between 1 and 3600".into());
+        }
+        if !(1..=3600).contains(&self.body_timeout_secs) {
+            return fail("body_timeout_secs must be between 1 and 3600".into());
+        }
+        if !(8..=65_536).contains(&self.body_memory_limit_mib) {
+            return fail(
+                "body_memory_limit_mib must be between 8 and 65536 (a single vault item write \
+                 may carry 4 MiB)"
+                    .into(),
+            );
         }
         if let Some(p) = &self.passphrase
             && p.is_empty()

@@ -109,6 +109,12 @@ impl AppError {
         e
     }
 
+    /// Tells the client when to come back (`Retry-After`, seconds).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
     /// Marks a refusal that has recorded itself (a history line): the writer
     /// commits that line instead of rolling the job back.
     pub fn keeping_writes(mut self) -> Self {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::crypto::DerivedKeys;
 use crate::db::Database;
 use crate::error::AppResult;
+use crate::http::body::BodyBudget;
 use crate::scheduler::Sweeper;
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub sweeper: Arc<Sweeper>,
+    /// Bytes of request bodies held at once, bounded.
+    pub body_budget: Arc<BodyBudget>,
 }
 
 impl AppState {
@@ -35,6 +38,9 @@ impl AppState {
             config.auth_failure_limit,
             Duration::from_secs(config.auth_failure_window_secs),
         );
+        let body_budget = Arc::new(BodyBudget::new(
+            config.body_memory_limit_mib as usize * 1024 * 1024,
+        ));
         Ok(AppState {
             db,
             keys,
@@ -42,6 +48,7 @@ impl AppState {
             config: Arc::new(config),
             auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
             sweeper: Arc::new(Sweeper::default()),
+            body_budget,
         })
     }
 }

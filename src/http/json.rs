@@ -1,21 +1,22 @@
 //! `ApiJson<T>`: the JSON body extractor every write endpoint uses. Unlike
 //! actix's own it answers in our error shape and says exactly what is wrong:
-//! 415 without a JSON content type, 413 past the 4 MiB cap, 400 with the path of
-//! the offending field. Messages never echo submitted values, which may be secrets.
+//! 415 without a JSON content type, 413 past the route's cap, 408 for a body
+//! that does not arrive in time, 503 when too many bodies are held at once
+//! (see `body`), 400 with the path of the offending field. Messages never
+//! echo submitted values, which may be secrets.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::body;
 use crate::error::AppError;
-
-/// Request bodies are capped here: a 2 MiB file in base64 fits with room to spare.
-pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+use crate::state::AppState;
 
 pub struct ApiJson<T>(pub T);
 
@@ -42,18 +43,6 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-pub fn payload_too_large() -> AppError {
-    AppError::new(
-        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "PayloadTooLarge",
-        format!(
-            "The request body is larger than {} MiB. Files are limited to 2 MiB (before base64); \
-             send a smaller body.",
-            BODY_LIMIT / (1024 * 1024)
-        ),
-    )
-}
-
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
@@ -65,7 +54,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let cap = body::cap_of(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let payload = payload.take();
         Box::pin(async move {
             if !json {
                 return Err(AppError::new(
@@ -75,23 +66,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                      `Content-Type: application/json`.",
                 ));
             }
-            if declared.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(payload_too_large());
-            }
-            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(BODY_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    AppError::bad_request(
-                        "BodyUnreadable",
-                        format!("The request body could not be read: {e}"),
-                    )
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(payload_too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse(&body).map(ApiJson)
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let timeout = Duration::from_secs(state.config.body_timeout_secs);
+            body::read_then(payload, declared, cap, timeout, &state.body_budget, parse)
+                .await
+                .map(ApiJson)
         })
     }
 }

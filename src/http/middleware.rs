@@ -124,7 +124,8 @@ fn json_error_for(status: StatusCode, method: &actix_web::http::Method) -> HttpR
             "Nothing exists at this path; /openapi.json lists every endpoint.".to_string(),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => {
-            return crate::http::json::payload_too_large().error_response();
+            return crate::http::body::payload_too_large(crate::http::body::LARGE_BODY)
+                .error_response();
         }
         s if s.is_server_error() => ("InternalError", crate::error::INTERNAL_MESSAGE.to_string()),
         s => (

@@ -2,6 +2,7 @@
 //! GUID path parameters.
 
 pub mod bare_errors;
+pub mod body;
 pub mod guid;
 pub mod json;
 pub mod middleware;

@@ -16,6 +16,7 @@ pub mod sections;
 use actix_web::{HttpRequest, error, web};
 
 use crate::error::AppError;
+use crate::http::body::{BodyCap, LARGE_BODY};
 
 /// The whole API surface. Each resource family is a scope, so routing tests
 /// one static prefix per family before any path pattern. The dev clock exists
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev: bool) {
         scope("/v4/VaultItem")
             .service(
                 resource("/{guid}", "GET, PUT, PATCH, DELETE")
+                    .app_data(BodyCap(LARGE_BODY))
                     .route(get().to(items::get_item))
                     .route(put().to(items::replace_item))
                     .route(patch().to(items::patch_item))
@@ -35,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev: bool) {
             )
             .service(
                 resource("", "GET, POST")
+                    .app_data(BodyCap(LARGE_BODY))
                     .route(get().to(items::list_items))
                     .route(post().to(items::create_item)),
             )

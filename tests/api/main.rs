@@ -11,6 +11,7 @@ mod crash;
 mod docs;
 mod expiry;
 mod health;
+mod limits;
 mod principals;
 mod storage;
 mod vault_items;
