@@ -97,7 +97,7 @@ async fn two_hundred_large_bodies_at_once_stay_under_the_memory_bound() {
         let body = body.clone();
         clients.push(tokio::spawn(async move {
             let socket = TcpStream::connect(&addr).await.unwrap();
-            let (mut reader, mut writer) = socket.into_split();
+            let (reader, mut writer) = socket.into_split();
             let sending = tokio::spawn(async move {
                 // The server may answer and close before taking it all.
                 let _ = writer.write_all(head.as_bytes()).await;
