@@ -23,6 +23,8 @@ pub struct AppState {
     pub sweeper: Arc<Sweeper>,
     /// Bytes of request bodies held at once, bounded.
     pub body_budget: Arc<BodyBudget>,
+    /// Opens certificate archives before their write, one at a time.
+    pub archives: Arc<crate::vault::pfx::Inspector>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
+            archives: Arc::default(),
         })
     }
 }

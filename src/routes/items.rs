@@ -82,6 +82,43 @@ pub async fn get_item(
     )
 }
 
+/// Opens the archive a create or update carries (if any) before the write,
+/// away from the writer thread, so the write only stores.
+async fn check_archive(
+    state: &web::Data<AppState>,
+    caller: &Principal,
+    guid: Option<Guid>,
+    input: VaultItemInput,
+) -> AppResult<(VaultItemInput, Option<items::CheckedArchive>)> {
+    let keys = state.keys.clone();
+    let (input, to_check) = match guid {
+        // A new item: everything needed is in the body.
+        None => {
+            let to_check = items::new_archive_to_check(&input)?;
+            (input, to_check)
+        }
+        // An update may keep half of the stored archive: read it first.
+        Some(guid) => {
+            vault_read(state, caller.clone(), move |ctx| {
+                let to_check = items::archive_to_check(ctx, &keys.sealer, guid, &input)?;
+                Ok((input, to_check))
+            })
+            .await?
+        }
+    };
+    let checked = match to_check {
+        Some(archive) => {
+            let info = state
+                .archives
+                .inspect(archive.data.clone(), archive.password.clone())
+                .await?;
+            Some(archive.checked(info))
+        }
+        None => None,
+    };
+    Ok((input, checked))
+}
+
 #[utoipa::path(post, path = "/v4/VaultItem", tag = "VaultItem", request_body = VaultItemInput,
     responses((status = 201, description = "Created", body = VaultItem), WriteErrors))]
 pub async fn create_item(
@@ -90,9 +127,10 @@ pub async fn create_item(
     body: ApiJson<VaultItemInput>,
 ) -> AppResult<HttpResponse> {
     caller.require(Permission::ITEM_CREATE)?;
+    let (input, checked) = check_archive(&state, &caller, None, body.into_inner()).await?;
     let keys = state.keys.clone();
     let item = vault_write(&state, caller, move |ctx| {
-        items::create(ctx, &keys.sealer, body.into_inner())
+        items::create(ctx, &keys.sealer, input, checked)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -112,9 +150,10 @@ async fn update(
 ) -> AppResult<HttpResponse> {
     caller.require(Permission::ITEM_UPDATE)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
+    let (input, checked) = check_archive(&state, &caller, Some(guid), body.into_inner()).await?;
     let keys = state.keys.clone();
     vault_write(&state, caller, move |ctx| {
-        items::update(ctx, &keys.sealer, guid, body.into_inner(), mode)
+        items::update(ctx, &keys.sealer, guid, input, mode, checked)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

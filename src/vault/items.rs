@@ -424,11 +424,11 @@ fn check_fixed(
 /// parses; seals nothing (the caller does, with the item's GUID).
 fn apply(
     ctx: &Ctx<'_>,
-    sealer: &Sealer,
     mode: Mode,
     t: VaultItemType,
     current: Option<&ItemRow>,
     input: VaultItemInput,
+    checked: Option<CheckedArchive>,
 ) -> AppResult<Applied> {
     let creating = mode == Mode::Create;
     let whole = mode != Mode::Patch;
@@ -481,7 +481,7 @@ fn apply(
                 a.row.value = v.to_string();
             }
         }
-        VaultItemType::CertificateArchive => apply_archive(ctx, sealer, &mut a, current, &input)?,
+        VaultItemType::CertificateArchive => apply_archive(ctx, &mut a, current, checked)?,
         VaultItemType::File => {
             let info = input.file_info.as_ref();
             if whole || info.and_then(|f| f.name.as_ref()).is_some() {
@@ -587,13 +587,29 @@ fn apply(
     Ok(a)
 }
 
-fn apply_archive(
-    ctx: &Ctx<'_>,
-    sealer: &Sealer,
-    a: &mut Applied,
-    current: Option<&ItemRow>,
-    input: &VaultItemInput,
-) -> AppResult<()> {
+/// An archive as a request sends it, decoded: what the request changes.
+#[derive(Default)]
+struct ArchiveChange {
+    data: Option<Zeroizing<Vec<u8>>>,
+    password: Option<Zeroizing<String>>,
+}
+
+impl ArchiveChange {
+    fn is_empty(&self) -> bool {
+        self.data.is_none() && self.password.is_none()
+    }
+}
+
+/// Whether a body carries archive material at all (data or password).
+fn carries_archive(input: &VaultItemInput) -> bool {
+    sent(&input.value).is_some()
+        || input
+            .certificate_archive
+            .as_ref()
+            .is_some_and(|c| sent(&c.archive_data).is_some() || sent(&c.password).is_some())
+}
+
+fn archive_change(input: &VaultItemInput) -> AppResult<ArchiveChange> {
     let archive = input.certificate_archive.as_ref();
     let from_data = archive
         .and_then(|c| sent(&c.archive_data))
@@ -602,7 +618,7 @@ fn apply_archive(
     let from_value = sent(&input.value)
         .map(|d| encoding::decode("Value", d, MAX_ARCHIVE_BYTES))
         .transpose()?;
-    let new_data = match (from_data, from_value) {
+    let data = match (from_data, from_value) {
         (Some(a), Some(b)) if a.as_slice() != b.as_slice() => {
             return Err(AppError::bad_request(
                 "ArchiveMismatch",
@@ -611,50 +627,166 @@ fn apply_archive(
         }
         (a, b) => a.or(b),
     };
-    let new_password = archive
+    let password = archive
         .and_then(|c| sent(&c.password))
         .map(|p| {
             validate::check_length("CertificateArchive.Password", p, 1000)
                 .map(|_| Zeroizing::new(p.to_string()))
         })
         .transpose()?;
-    if new_data.is_none() && new_password.is_none() {
+    Ok(ArchiveChange { data, password })
+}
+
+/// An archive to open before the write, away from the writer thread: the
+/// bytes and password the item will hold, what the request changes, and the
+/// stored sealed values the rest came from.
+pub struct ArchiveToCheck {
+    pub data: Zeroizing<Vec<u8>>,
+    pub password: Zeroizing<String>,
+    change: ArchiveChange,
+    based_on: Vec<(Secret, Option<Vec<u8>>)>,
+}
+
+impl ArchiveToCheck {
+    pub fn checked(self, info: pfx::ArchiveInfo) -> CheckedArchive {
+        CheckedArchive {
+            info,
+            change: self.change,
+            based_on: self.based_on,
+        }
+    }
+}
+
+/// An archive that opened, ready to be stored by the write.
+pub struct CheckedArchive {
+    info: pfx::ArchiveInfo,
+    change: ArchiveChange,
+    based_on: Vec<(Secret, Option<Vec<u8>>)>,
+}
+
+/// What a new item must have opened before its write: its archive, if it
+/// is a CertificateArchive.
+pub fn new_archive_to_check(input: &VaultItemInput) -> AppResult<Option<ArchiveToCheck>> {
+    if input.vault_item_type != Some(VaultItemType::CertificateArchive) {
+        return Ok(None);
+    }
+    let change = archive_change(input)?;
+    let data = change.data.clone().ok_or_else(|| {
+        AppError::bad_request(
+            "FieldRequired",
+            "CertificateArchive.ArchiveData (or Value) is required for CertificateArchive items: the base64 of the .pfx file.",
+        )
+    })?;
+    // A new archive without a password: the archive has an empty one.
+    let password = change.password.clone().unwrap_or_default();
+    Ok(Some(ArchiveToCheck {
+        data,
+        password,
+        change,
+        based_on: Vec::new(),
+    }))
+}
+
+/// What an update must have opened before its write: nothing unless the
+/// item is a CertificateArchive and the body sends archive data or a
+/// password, the missing half coming from the stored item. Runs in a read;
+/// the write checks that the stored half did not change meanwhile.
+pub fn archive_to_check(
+    ctx: &Ctx<'_>,
+    sealer: &Sealer,
+    guid: Guid,
+    input: &VaultItemInput,
+) -> AppResult<Option<ArchiveToCheck>> {
+    if !carries_archive(input) {
+        return Ok(None);
+    }
+    let (row, _) = visible(ctx, guid)?;
+    if VaultItemType::parse(&row.item_type) != VaultItemType::CertificateArchive {
+        return Ok(None);
+    }
+    let change = archive_change(input)?;
+    if change.is_empty() {
+        return Ok(None);
+    }
+    let mut based_on = Vec::new();
+    let mut stored = |secret: Secret| -> AppResult<Zeroizing<Vec<u8>>> {
+        let blob = repo::secret(ctx.conn, row.id, secret.field())?;
+        let plain = match &blob {
+            Some(b) => sealer.open(&seal_context(&row_guid(&row), secret), b)?,
+            None => Zeroizing::new(Vec::new()),
+        };
+        based_on.push((secret, blob));
+        Ok(plain)
+    };
+    let data = match &change.data {
+        Some(d) => d.clone(),
+        None => stored(Secret::ArchiveData)?,
+    };
+    let password = match &change.password {
+        Some(p) => p.clone(),
+        None => {
+            Zeroizing::new(String::from_utf8_lossy(&stored(Secret::ArchivePassword)?).into_owned())
+        }
+    };
+    Ok(Some(ArchiveToCheck {
+        data,
+        password,
+        change,
+        based_on,
+    }))
+}
+
+fn row_guid(row: &ItemRow) -> String {
+    row.guid.map(|g| g.to_text()).unwrap_or_default()
+}
+
+/// Stores an archive checked before the write. The writer thread never opens
+/// an archive: a crafted one could make it derive keys for minutes.
+fn apply_archive(
+    ctx: &Ctx<'_>,
+    a: &mut Applied,
+    current: Option<&ItemRow>,
+    checked: Option<CheckedArchive>,
+) -> AppResult<()> {
+    let Some(checked) = checked else {
         if current.is_none() {
-            return Err(AppError::bad_request(
-                "FieldRequired",
-                "CertificateArchive.ArchiveData (or Value) is required for CertificateArchive items: the base64 of the .pfx file.",
+            return Err(AppError::internal(
+                "a new archive reached the write unchecked",
             ));
         }
         return Ok(());
-    }
-    let data = match (&new_data, current) {
-        (Some(d), _) => d.clone(),
-        (None, Some(row)) => {
-            read_secret(ctx, sealer, row, Secret::ArchiveData)?.unwrap_or_default()
+    };
+    if let Some(row) = current {
+        for (secret, blob) in &checked.based_on {
+            if repo::secret(ctx.conn, row.id, secret.field())? != *blob {
+                return Err(AppError::conflict(
+                    "ConcurrentChange",
+                    "This item's archive changed while your request was being checked; nothing \
+                     was written. Send the request again.",
+                ));
+            }
         }
-        (None, None) => Zeroizing::new(Vec::new()),
-    };
-    let password = match (&new_password, current) {
-        (Some(p), _) => p.clone(),
-        (None, Some(row)) => read_secret(ctx, sealer, row, Secret::ArchivePassword)?
-            .map(|b| Zeroizing::new(String::from_utf8_lossy(&b).into_owned()))
-            .unwrap_or_default(),
-        // A new archive without a password: the archive has an empty one.
-        (None, None) => Zeroizing::new(String::new()),
-    };
-    let info = pfx::inspect(&data, &password)?;
-    a.row.archive_issuer = info.issuer;
-    a.row.archive_not_before = info.not_before;
-    a.row.archive_not_after = info.not_after;
-    if let Some(d) = new_data {
+    }
+    a.row.archive_issuer = checked.info.issuer;
+    a.row.archive_not_before = checked.info.not_before;
+    a.row.archive_not_after = checked.info.not_after;
+    let ArchiveChange { data, password } = checked.change;
+    if let Some(d) = data {
         a.set_secret(Secret::ArchiveData, d, "CertificateArchive.ArchiveData");
     }
-    if current.is_none() || new_password.is_some() {
-        a.set_secret(
+    match password {
+        Some(p) => a.set_secret(
             Secret::ArchivePassword,
-            Zeroizing::new(password.as_bytes().to_vec()),
+            Zeroizing::new(p.as_bytes().to_vec()),
             "CertificateArchive.Password",
-        );
+        ),
+        // A new archive without a password has an empty one, stored as such.
+        None if current.is_none() => a.set_secret(
+            Secret::ArchivePassword,
+            Zeroizing::new(Vec::new()),
+            "CertificateArchive.Password",
+        ),
+        None => {}
     }
     Ok(())
 }
@@ -718,7 +850,12 @@ pub fn stream_list(
     Ok(())
 }
 
-pub fn create(ctx: &Ctx<'_>, sealer: &Sealer, input: VaultItemInput) -> AppResult<VaultItem> {
+pub fn create(
+    ctx: &Ctx<'_>,
+    sealer: &Sealer,
+    input: VaultItemInput,
+    checked: Option<CheckedArchive>,
+) -> AppResult<VaultItem> {
     let t = check_fixed(Mode::Create, &input, None, None)?;
     let section_guid = input.vault_section_guid.ok_or_else(|| {
         AppError::bad_request(
@@ -735,7 +872,7 @@ pub fn create(ctx: &Ctx<'_>, sealer: &Sealer, input: VaultItemInput) -> AppResul
     if !rights.change {
         return Err(change_needed("adding items"));
     }
-    let mut applied = apply(ctx, sealer, Mode::Create, t, None, input)?;
+    let mut applied = apply(ctx, Mode::Create, t, None, input, checked)?;
     let guid = Guid::new_random();
     applied.row.guid = Some(guid);
     applied.row.section_id = section.id;
@@ -762,10 +899,11 @@ pub fn update(
     guid: Guid,
     input: VaultItemInput,
     mode: Mode,
+    checked: Option<CheckedArchive>,
 ) -> AppResult<()> {
     let current = changeable(ctx, guid, "changing its items")?;
     let t = check_fixed(mode, &input, Some(&current), Some(guid))?;
-    let applied = apply(ctx, sealer, mode, t, Some(&current), input)?;
+    let applied = apply(ctx, mode, t, Some(&current), input, checked)?;
     repo::update(ctx.conn, &applied.row, ctx.now_ms())?;
     for (secret, plain) in &applied.secrets {
         write_secret(ctx, sealer, current.id, guid, *secret, plain)?;

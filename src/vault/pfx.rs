@@ -74,6 +74,56 @@ pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
     })
 }
 
+/// Opens archives away from the writer thread and the async workers: one at
+/// a time, each on a thread of its own, so however costly an archive is, it
+/// delays only other archive uploads (and its budget bounds even that).
+#[derive(Debug)]
+pub struct Inspector {
+    permits: tokio::sync::Semaphore,
+}
+
+/// How long an upload waits for the archive ahead of it before giving up.
+const INSPECTOR_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Default for Inspector {
+    fn default() -> Self {
+        Self {
+            permits: tokio::sync::Semaphore::new(1),
+        }
+    }
+}
+
+impl Inspector {
+    pub async fn inspect(
+        &self,
+        der: zeroize::Zeroizing<Vec<u8>>,
+        password: zeroize::Zeroizing<String>,
+    ) -> Result<ArchiveInfo, AppError> {
+        let busy = || {
+            AppError::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "ArchiveCheckBusy",
+                "Other certificate archives are being checked; nothing was written. Retry in a moment.",
+            )
+            .with_retry_after(1)
+        };
+        let _permit = tokio::time::timeout(INSPECTOR_WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("coffre-archive".into())
+            .spawn(move || {
+                let _ = done.send(inspect(&der, &password));
+            })
+            .map_err(|e| AppError::internal(format!("cannot start an archive thread: {e}")))?;
+        result
+            .await
+            .map_err(|_| AppError::internal("the archive check stopped without an answer"))?
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
