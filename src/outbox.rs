@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::http::query::since_and_limit;
 use crate::time::rfc3339;
@@ -116,8 +116,8 @@ impl OutboxQuery {
             Some("KeyExpired") => Some("KeyExpired"),
             Some("ExpiryReminder") => Some("ExpiryReminder"),
             Some(_) => {
-                return Err(AppError::bad_request(
-                    "InvalidQuery",
+                return Err(AppError::new(
+                    ErrorCode::InvalidQuery,
                     "Kind must be KeyExpired or ExpiryReminder.",
                 ));
             }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2030-01-02T00:00:00.000Z`.
 pub fn rfc3339(ms: i64) -> String {
@@ -18,8 +18,8 @@ pub fn parse_instant(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
-            AppError::bad_request(
-                "InvalidDateTime",
+            AppError::new(
+                ErrorCode::InvalidDateTime,
                 format!("{field} must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z."),
             )
         })
@@ -31,8 +31,8 @@ pub fn parse_date(field: &str, text: &str) -> AppResult<NaiveDate> {
     let shaped = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
     match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         Ok(d) if shaped => Ok(d),
-        _ => Err(AppError::bad_request(
-            "InvalidDate",
+        _ => Err(AppError::new(
+            ErrorCode::InvalidDate,
             format!("{field} must be a calendar date written YYYY-MM-DD, e.g. 2030-01-31."),
         )),
     }

@@ -3,18 +3,18 @@
 
 use email_address::{EmailAddress, Options};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 pub fn required(field: &str) -> AppError {
-    AppError::bad_request("FieldRequired", format!("{field} is required."))
+    AppError::new(ErrorCode::FieldRequired, format!("{field} is required."))
 }
 
 /// A single-line text: trimmed, no control characters, at most `max` characters.
 pub fn line(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            "InvalidField",
+        return Err(AppError::new(
+            ErrorCode::InvalidField,
             format!("{field} must be a single line without control characters."),
         ));
     }
@@ -38,8 +38,8 @@ pub fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(AppError::bad_request(
-            "InvalidField",
+        return Err(AppError::new(
+            ErrorCode::InvalidField,
             format!("{field} must not contain control characters other than newlines and tabs."),
         ));
     }
@@ -50,8 +50,8 @@ pub fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
 pub fn check_length(field: &str, value: &str, max: usize) -> AppResult<()> {
     let n = value.chars().count();
     if n > max {
-        return Err(AppError::bad_request(
-            "FieldTooLong",
+        return Err(AppError::new(
+            ErrorCode::FieldTooLong,
             format!("{field} is {n} characters long; the limit is {max}."),
         ));
     }
@@ -64,8 +64,8 @@ pub fn email(field: &str, value: Option<&str>) -> AppResult<String> {
         .without_display_text()
         .without_domain_literal();
     if EmailAddress::parse_with_options(&v, options).is_err() {
-        return Err(AppError::bad_request(
-            "InvalidEmail",
+        return Err(AppError::new(
+            ErrorCode::InvalidEmail,
             format!(
                 "{field} is not a valid e-mail address; expected the form someone@company.org."
             ),
@@ -78,8 +78,8 @@ pub fn email(field: &str, value: Option<&str>) -> AppResult<String> {
 pub fn login(field: &str, value: Option<&str>) -> AppResult<String> {
     let v = required_line(field, value, 100)?;
     if v.chars().any(char::is_whitespace) {
-        return Err(AppError::bad_request(
-            "InvalidField",
+        return Err(AppError::new(
+            ErrorCode::InvalidField,
             format!("{field} must not contain spaces."),
         ));
     }

@@ -17,7 +17,7 @@ use crate::auth::{PermissionSet, Principal, permissions};
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::{AfterCommit, operators};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
 use crate::validate;
@@ -189,8 +189,8 @@ impl Valid {
 }
 
 fn unknown_permissions(unknown: &[String]) -> AppError {
-    AppError::bad_request(
-        "UnknownPermission",
+    AppError::new(
+        ErrorCode::UnknownPermission,
         format!(
             "Unknown permission(s): {}. Valid permissions (case-sensitive): {}.",
             unknown
@@ -212,8 +212,8 @@ fn validate(
     previous_date: Option<&str>,
 ) -> AppResult<Valid> {
     if input.key.is_some() {
-        return Err(AppError::bad_request(
-            "KeyNotSettable",
+        return Err(AppError::new(
+            ErrorCode::KeyNotSettable,
             "Key cannot be set: the server generates it. Use POST /v4/ApiKey/{guid}/Regenerate for a new one.",
         ));
     }
@@ -250,8 +250,8 @@ fn validate(
             let date = parse_date("ExpirationDate", text)?;
             let canonical = date.format("%Y-%m-%d").to_string();
             if date > latest_expiration_date() {
-                return Err(AppError::bad_request(
-                    "ExpirationDateTooFar",
+                return Err(AppError::new(
+                    ErrorCode::ExpirationDateTooFar,
                     format!(
                         "ExpirationDate {canonical} is too far in the future: the latest accepted \
                          date is {} (its expiry instant must be a four-digit-year RFC 3339 time). \
@@ -261,8 +261,8 @@ fn validate(
                 ));
             }
             if date < today(now) && previous_date != Some(canonical.as_str()) {
-                return Err(AppError::bad_request(
-                    "ExpirationDatePast",
+                return Err(AppError::new(
+                    ErrorCode::ExpirationDatePast,
                     format!(
                         "ExpirationDate {canonical} is already past (today is {} UTC); give today \
                          or a later date, or omit it for a key that never expires.",
@@ -295,8 +295,8 @@ fn require_within(caller: &Principal, wanted: PermissionSet, verb: &str) -> AppR
     if missing.is_empty() {
         return Ok(());
     }
-    Err(AppError::forbidden(
-        "PermissionNotHeld",
+    Err(AppError::new(
+        ErrorCode::PermissionNotHeld,
         format!(
             "You cannot {verb} a key with permissions your own key lacks: {}. Narrow its \
              Permissions (with EnablePermissions true), or use a key that holds them.",
@@ -307,8 +307,8 @@ fn require_within(caller: &Principal, wanted: PermissionSet, verb: &str) -> AppR
 
 fn find(conn: &Connection, guid: Guid) -> AppResult<ApiKeyRow> {
     repo::find_by_guid(conn, guid)?.ok_or_else(|| {
-        AppError::not_found(
-            "ApiKeyNotFound",
+        AppError::new(
+            ErrorCode::ApiKeyNotFound,
             format!("No API key {guid}; GET /v4/ApiKey lists them."),
         )
     })
@@ -407,8 +407,8 @@ impl Ctx<'_> {
             .take(3)
             .map(|(guid, right)| format!("{right} on {guid}"))
             .collect();
-        let error = AppError::forbidden(
-            "SectionRightsNotHeld",
+        let error = AppError::new(
+            ErrorCode::SectionRightsNotHeld,
             format!(
                 "Regenerating gives you this key's new secret, and with it the key's vault \
                  access; your own operator lacks {} section right(s) that the key's operator \
@@ -510,8 +510,8 @@ pub fn replace(
     if let Some(sent) = input.api_key_guid
         && sent != guid
     {
-        return Err(AppError::bad_request(
-            "GuidMismatch",
+        return Err(AppError::new(
+            ErrorCode::GuidMismatch,
             format!("ApiKeyGuid {sent} in the body differs from {guid} in the path."),
         ));
     }

@@ -13,7 +13,7 @@ use crate::audit::{self, Actor, Change};
 use crate::auth::PermissionSet;
 use crate::db::groups::{self as repo, GroupRow};
 use crate::db::operators::OperatorRow;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::validate;
 
@@ -58,8 +58,8 @@ pub struct GroupMember {
 
 pub fn find(conn: &Connection, guid: Guid) -> AppResult<GroupRow> {
     repo::find_by_guid(conn, guid)?.ok_or_else(|| {
-        AppError::not_found(
-            "OperatorGroupNotFound",
+        AppError::new(
+            ErrorCode::OperatorGroupNotFound,
             format!("No operator group {guid}; GET /v4/OperatorGroup lists them."),
         )
     })
@@ -67,8 +67,8 @@ pub fn find(conn: &Connection, guid: Guid) -> AppResult<GroupRow> {
 
 fn name_conflict(e: rusqlite::Error) -> AppError {
     if unique_violation(&e).is_some_and(|c| c.ends_with(".description")) {
-        AppError::conflict(
-            "GroupNameTaken",
+        AppError::new(
+            ErrorCode::GroupNameTaken,
             "Another operator group already has this Description; choose another.",
         )
     } else {
@@ -128,14 +128,14 @@ impl Ctx<'_> {
 
 pub fn create(ctx: &Ctx<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
     if input.operator_group_guid.is_some() {
-        return Err(AppError::bad_request(
-            "GuidNotSettable",
+        return Err(AppError::new(
+            ErrorCode::GuidNotSettable,
             "Omit OperatorGroupGuid: the server assigns it.",
         ));
     }
     if input.is_administrators_group == Some(true) {
-        return Err(AppError::bad_request(
-            "AdministratorsGroupExists",
+        return Err(AppError::new(
+            ErrorCode::AdministratorsGroupExists,
             "There is exactly one Administrators group; create an ordinary group (IsAdministratorsGroup false).",
         ));
     }
@@ -161,8 +161,8 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
     if let Some(sent) = input.operator_group_guid
         && sent != guid
     {
-        return Err(AppError::bad_request(
-            "GuidMismatch",
+        return Err(AppError::new(
+            ErrorCode::GuidMismatch,
             format!("OperatorGroupGuid {sent} in the body differs from {guid} in the path."),
         ));
     }
@@ -171,15 +171,15 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
         .is_administrators_group
         .is_some_and(|a| a != row.is_administrators)
     {
-        return Err(AppError::bad_request(
-            "ReadOnlyField",
+        return Err(AppError::new(
+            ErrorCode::ReadOnlyField,
             "IsAdministratorsGroup cannot be changed.",
         ));
     }
     let description = validate::required_line("Description", input.description.as_deref(), 200)?;
     if row.is_administrators && description != row.description {
-        return Err(AppError::bad_request(
-            "AdministratorsGroupFixed",
+        return Err(AppError::new(
+            ErrorCode::AdministratorsGroupFixed,
             "The Administrators group cannot be renamed.",
         ));
     }
@@ -198,8 +198,8 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
 pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
     let row = find(ctx.conn, guid)?;
     if row.is_administrators {
-        return Err(AppError::bad_request(
-            "AdministratorsGroupFixed",
+        return Err(AppError::new(
+            ErrorCode::AdministratorsGroupFixed,
             "The Administrators group cannot be deleted.",
         ));
     }
@@ -220,8 +220,8 @@ pub fn add_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<G
     let op = operators::find(ctx.conn, operator_guid)?;
     ctx.require_outranks_keys_of(guid, &op, "add this operator to the group")?;
     if repo::is_member(ctx.conn, group.id, op.id)? {
-        return Err(AppError::conflict(
-            "AlreadyMember",
+        return Err(AppError::new(
+            ErrorCode::AlreadyMember,
             format!("Operator {operator_guid} is already a member of this group."),
         ));
     }
@@ -235,15 +235,15 @@ pub fn remove_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResul
     let op = operators::find(ctx.conn, operator_guid)?;
     ctx.require_outranks_keys_of(guid, &op, "remove this operator from the group")?;
     if !repo::is_member(ctx.conn, group.id, op.id)? {
-        return Err(AppError::not_found(
-            "NotAMember",
+        return Err(AppError::new(
+            ErrorCode::NotAMember,
             format!("Operator {operator_guid} is not a member of this group."),
         ));
     }
     if group.is_administrators {
         if repo::member_count(ctx.conn, group.id)? <= 1 {
-            return Err(AppError::bad_request(
-                "LastAdministrator",
+            return Err(AppError::new(
+                ErrorCode::LastAdministrator,
                 "Cannot remove the last member of Administrators; add another member first.",
             ));
         }

@@ -9,7 +9,7 @@ pub mod operators;
 use rusqlite::Connection;
 
 use crate::auth::PermissionSet;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// The column a UNIQUE constraint failure names, e.g. `operators.email`.
 pub fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
@@ -30,14 +30,14 @@ pub fn conflict_from(
     email_field: &'static str,
 ) -> impl Fn(rusqlite::Error) -> AppError {
     move |e| match unique_violation(&e) {
-        Some(c) if c.ends_with(".login") => AppError::conflict(
-            "LoginTaken",
+        Some(c) if c.ends_with(".login") => AppError::new(
+            ErrorCode::LoginTaken,
             format!(
                 "{login_field} is already used by another operator or API key; choose another."
             ),
         ),
-        Some(c) if c.ends_with(".email") => AppError::conflict(
-            "EmailTaken",
+        Some(c) if c.ends_with(".email") => AppError::new(
+            ErrorCode::EmailTaken,
             format!(
                 "{email_field} is already used by another operator or API key; choose another."
             ),
@@ -60,8 +60,8 @@ pub fn require_outranks_keys_of(
     for (key, held) in crate::db::api_keys::acting_as(conn, operator_id)? {
         let missing = held.missing_from(caller);
         if !missing.is_empty() {
-            return Err(AppError::forbidden(
-                "PermissionNotHeld",
+            return Err(AppError::new(
+                ErrorCode::PermissionNotHeld,
                 format!(
                     "You cannot {doing}: this operator is the identity of API key {key}, which \
                      holds permissions your own key lacks ({}). Use a key that holds them.",

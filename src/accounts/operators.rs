@@ -13,7 +13,7 @@ use crate::audit::{self, Actor, Change};
 use crate::auth::{AuthIndex, PermissionSet};
 use crate::db::AfterCommit;
 use crate::db::operators::{self as repo, NewOperator, OperatorRow};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::validate;
 
@@ -57,8 +57,8 @@ pub struct OperatorInput {
 }
 
 pub fn not_found(guid: Guid) -> AppError {
-    AppError::not_found(
-        "OperatorNotFound",
+    AppError::new(
+        ErrorCode::OperatorNotFound,
         format!("No operator {guid}; GET /v4/Operator lists them."),
     )
 }
@@ -82,8 +82,8 @@ pub fn ensure_not_last_administrator(
     if !op.is_active || active > 1 {
         return Ok(());
     }
-    Err(AppError::bad_request(
-        "LastAdministrator",
+    Err(AppError::new(
+        ErrorCode::LastAdministrator,
         format!(
             "Cannot {doing}: {} is the last active member of Administrators, and the account \
              would have no administrator left. Add another active operator to Administrators first.",
@@ -134,8 +134,8 @@ impl Ctx<'_> {
 
 fn check_guid(sent: Option<Guid>, guid: Guid) -> AppResult<()> {
     match sent {
-        Some(s) if s != guid => Err(AppError::bad_request(
-            "GuidMismatch",
+        Some(s) if s != guid => Err(AppError::new(
+            ErrorCode::GuidMismatch,
             format!("OperatorGuid {s} in the body differs from {guid} in the path."),
         )),
         _ => Ok(()),
@@ -144,8 +144,8 @@ fn check_guid(sent: Option<Guid>, guid: Guid) -> AppResult<()> {
 
 pub fn create(ctx: &Ctx<'_>, input: OperatorInput) -> AppResult<Operator> {
     if input.operator_guid.is_some() {
-        return Err(AppError::bad_request(
-            "GuidNotSettable",
+        return Err(AppError::new(
+            ErrorCode::GuidNotSettable,
             "Omit OperatorGuid: the server assigns it.",
         ));
     }
@@ -227,8 +227,8 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
     let row = find(ctx.conn, guid)?;
     ctx.require_outranks_keys_of(&row, "delete this operator")?;
     if repo::api_key_count(ctx.conn, row.id)? > 0 {
-        return Err(AppError::bad_request(
-            "OperatorHasApiKey",
+        return Err(AppError::new(
+            ErrorCode::OperatorHasApiKey,
             "This operator is an API key's identity; delete the key instead (DELETE /v4/ApiKey/{guid}), \
              which deletes its operator too.",
         ));

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 #[derive(Debug, Clone, Copy)]
 pub struct OperatorContext {
@@ -39,8 +39,8 @@ impl OperatorContext {
 }
 
 pub fn not_administrator() -> AppError {
-    AppError::forbidden(
-        "NotAdministrator",
+    AppError::new(
+        ErrorCode::NotAdministrator,
         "Only members of the Administrators group may do this; an administrator can add this \
          key's operator to the group (POST /v4/OperatorGroup/{guid}/Member/{OperatorGuid}).",
     )

@@ -20,7 +20,7 @@ use super::permissions::{Permission, PermissionSet};
 use super::rate_limit::FailureLimiter;
 use crate::audit::Actor;
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// Everything authentication needs, shared by the workers.
@@ -47,8 +47,8 @@ pub struct Principal {
 }
 
 pub fn unauthenticated() -> AppError {
-    AppError::unauthorized(
-        "Unauthorized",
+    AppError::new(
+        ErrorCode::Unauthorized,
         "A valid API key is required: send it as `Authorization: Bearer <key>`, as \
          `X-Api-Key: <key>`, or as the password of HTTP Basic authentication (any user name). \
          Keys look like coffre_XXXXXXXXXXXX_…; an administrator can create one.",
@@ -60,8 +60,8 @@ impl Principal {
         if self.key.permissions.contains(p) {
             Ok(())
         } else {
-            Err(AppError::forbidden(
-                "MissingPermission",
+            Err(AppError::new(
+                ErrorCode::MissingPermission,
                 format!(
                     "This API key lacks the permission {p}. An administrator can add it to the \
                      key's Permissions (PUT /v4/ApiKey/{}).",
@@ -180,8 +180,8 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     };
 
     if entry.revoked {
-        return Err(AppError::unauthorized(
-            "KeyRevoked",
+        return Err(AppError::new(
+            ErrorCode::KeyRevoked,
             format!(
                 "This API key was revoked. An administrator can issue it a new secret with \
                  POST /v4/ApiKey/{}/Regenerate.",
@@ -193,8 +193,8 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     if let Some(expires_at) = entry.expires_at
         && now >= expires_at
     {
-        return Err(AppError::unauthorized(
-            "KeyExpired",
+        return Err(AppError::new(
+            ErrorCode::KeyExpired,
             format!(
                 "This API key expired at {} (midnight UTC at the end of its ExpirationDate). \
                  Ask an administrator to extend its ExpirationDate.",
@@ -203,8 +203,8 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         ));
     }
     if !entry.operator_active() {
-        return Err(AppError::unauthorized(
-            "OperatorDeactivated",
+        return Err(AppError::new(
+            ErrorCode::OperatorDeactivated,
             "The operator this API key acts as is deactivated; an administrator can reactivate \
              it (PATCH /v4/Operator/{guid} with IsActive true).",
         ));

@@ -239,6 +239,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::error::ErrorCode;
 
     fn writer() -> Arc<Writer> {
         let conn = Connection::open_in_memory().unwrap();
@@ -264,7 +265,7 @@ mod tests {
                     w.write_blocking(move |c, after| {
                         insert(c, i)?;
                         match i % 4 {
-                            1 => Err(AppError::bad_request("Nope", "refused")),
+                            1 => Err(AppError::new(ErrorCode::BadRequest, "refused")),
                             #[allow(clippy::panic)]
                             2 => panic!("job {i} panics"),
                             _ => {
@@ -310,10 +311,10 @@ mod tests {
             .write_blocking(|c, after| {
                 insert(c, 7)?;
                 after.push(|| unreachable!("after-commit actions are for successes only"));
-                Err::<(), _>(AppError::forbidden("Refused", "no").keeping_writes())
+                Err::<(), _>(AppError::new(ErrorCode::PermissionNotHeld, "no").keeping_writes())
             })
             .unwrap_err();
-        assert_eq!(err.code(), "Refused");
+        assert_eq!(err.code(), "PermissionNotHeld");
         let kept: i64 = w
             .write_blocking(|c, _| {
                 Ok(c.query_row("SELECT count(*) FROM t WHERE x = 7", [], |r| r.get(0))?)

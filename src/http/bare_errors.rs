@@ -17,14 +17,14 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::error::{ErrorBody, ErrorMessage};
+use crate::error::{ErrorBody, ErrorCode};
 
 /// The status lines actix-http writes for the errors it answers itself.
-const BARE: [(&[u8], u16, &str, &str); 3] = [
+const BARE: [(&[u8], u16, ErrorCode, &str); 3] = [
     (
         b" 400 Bad Request\r\n",
         400,
-        "MalformedRequest",
+        ErrorCode::MalformedRequest,
         "The request line or a header could not be parsed (for example a NUL or other control \
          byte in a header, an obsolete folded header line, or a malformed request line); \
          nothing was done. Send a well-formed HTTP/1.1 request.",
@@ -32,14 +32,14 @@ const BARE: [(&[u8], u16, &str, &str); 3] = [
     (
         b" 408 Request Timeout\r\n",
         408,
-        "RequestTimeout",
+        ErrorCode::RequestTimeout,
         "The request head did not arrive in time; nothing was done. Send the whole request \
          line and headers at once, then the body.",
     ),
     (
         b" 431 Request Header Fields Too Large\r\n",
         431,
-        "RequestHeadersTooLarge",
+        ErrorCode::RequestHeadersTooLarge,
         "The request head is too large (too many or too long headers); nothing was done. \
          Send fewer or shorter headers.",
     ),
@@ -103,14 +103,11 @@ fn locate(buf: &[u8]) -> Option<(usize, usize, usize)> {
 fn replacement_for(which: usize) -> Vec<u8> {
     let (_, status, code, message) = BARE[which];
     let id = uuid::Uuid::new_v4().to_string();
-    log::info!("request {id}: answered {status} {code} before routing");
-    let body = serde_json::to_vec(&ErrorBody {
-        messages: vec![ErrorMessage {
-            code: code.into(),
-            message: message.into(),
-        }],
-    })
-    .unwrap_or_default();
+    log::info!(
+        "request {id}: answered {status} {} before routing",
+        code.as_str()
+    );
+    let body = serde_json::to_vec(&ErrorBody::one(code, message)).unwrap_or_default();
     let reason = std::str::from_utf8(BARE[which].0)
         .unwrap_or(" 400 Bad Request\r\n")
         .trim();

@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// The largest body a vault item write may carry: a 2 MiB file in base64, with room.
 pub const LARGE_BODY: usize = 4 * 1024 * 1024;
@@ -104,8 +103,7 @@ impl Drop for Held<'_> {
 
 fn busy(budget: &BodyBudget) -> AppError {
     AppError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "ServerBusy",
+        ErrorCode::ServerBusy,
         format!(
             "The server is already receiving {} MiB of request bodies, its limit; nothing was \
              done. Retry in a moment.",
@@ -129,13 +127,12 @@ pub fn payload_too_large(cap: usize) -> AppError {
             cap / 1024
         )
     };
-    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)
+    AppError::new(ErrorCode::PayloadTooLarge, message)
 }
 
 fn timed_out(timeout: Duration) -> AppError {
     AppError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "BodyTimeout",
+        ErrorCode::BodyTimeout,
         format!(
             "The request body did not arrive within {} seconds; nothing was done. Send the whole \
              body promptly.",
@@ -178,8 +175,8 @@ pub async fn read_then<T>(
             .map_err(|_| timed_out(timeout))?;
         let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| {
-            AppError::bad_request(
-                "BodyUnreadable",
+            AppError::new(
+                ErrorCode::BodyUnreadable,
                 format!("The request body could not be read: {e}"),
             )
         })?;

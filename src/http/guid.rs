@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Guid(pub Uuid);
@@ -51,8 +51,8 @@ impl Guid {
 
 fn invalid(field: &str, text: &str) -> AppError {
     let shown: String = text.chars().take(40).collect();
-    AppError::bad_request(
-        "InvalidGuid",
+    AppError::new(
+        ErrorCode::InvalidGuid,
         format!(
             "{field} {shown:?} is not a GUID: expected 32 hexadecimal digits in the form \
              XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX (any case)."

@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::body;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 pub struct ApiJson<T>(pub T);
@@ -60,8 +60,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         Box::pin(async move {
             if !json {
                 return Err(AppError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
+                    ErrorCode::UnsupportedMediaType,
                     "The request body must be JSON: send it with the header \
                      `Content-Type: application/json`.",
                 ));
@@ -79,8 +78,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 /// field and never repeats a submitted value.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request(
-            "BodyMissing",
+        return Err(AppError::new(
+            ErrorCode::BodyMissing,
             "The request body is empty: send a JSON object.",
         ));
     }
@@ -93,8 +92,8 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     // One JSON value and nothing after it but whitespace: `{..}xyz` or
     // `{..}{..}` is not "the first object", it is a malformed body.
     de.end().map_err(|e| {
-        AppError::bad_request(
-            "MalformedJson",
+        AppError::new(
+            ErrorCode::MalformedJson,
             format!(
                 "The request body has data after its JSON value (at line {}, column {}). Send \
                  exactly one JSON object, with nothing after it but whitespace.",
@@ -110,8 +109,8 @@ fn describe(path: &str, e: &serde_json::Error) -> AppError {
     use serde_json::error::Category;
     let at = format!("line {}, column {}", e.line(), e.column());
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => AppError::bad_request(
-            "MalformedJson",
+        Category::Syntax | Category::Eof | Category::Io => AppError::new(
+            ErrorCode::MalformedJson,
             format!(
                 "The request body is not valid JSON ({}, at {at}). Check quotes, commas and braces, and that the text is UTF-8.",
                 redact(&e.to_string())
@@ -123,8 +122,8 @@ fn describe(path: &str, e: &serde_json::Error) -> AppError {
             } else {
                 format!("`{path}`")
             };
-            AppError::bad_request(
-                "InvalidField",
+            AppError::new(
+                ErrorCode::InvalidField,
                 format!("Invalid value for {field}: {}.", redact(&e.to_string())),
             )
         }

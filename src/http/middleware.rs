@@ -14,7 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 
-use crate::error::{AppError, ErrorBody, ErrorMessage};
+use crate::error::{AppError, ErrorBody, ErrorCode};
 
 /// The id of the current request, in the request's extensions.
 #[derive(Debug, Clone)]
@@ -114,40 +114,38 @@ fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
 fn json_error_for(status: StatusCode, method: &actix_web::http::Method) -> HttpResponse {
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
-            "MethodNotAllowed",
+            ErrorCode::MethodNotAllowed,
             format!(
                 "{method} is not allowed on this path; /openapi.json lists the methods each path supports."
             ),
         ),
         StatusCode::NOT_FOUND => (
-            "NotFound",
+            ErrorCode::NotFound,
             "Nothing exists at this path; /openapi.json lists every endpoint.".to_string(),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => {
             return crate::http::body::payload_too_large(crate::http::body::LARGE_BODY)
                 .error_response();
         }
-        s if s.is_server_error() => ("InternalError", crate::error::INTERNAL_MESSAGE.to_string()),
+        s if s.is_server_error() => (
+            ErrorCode::InternalError,
+            crate::error::INTERNAL_MESSAGE.to_string(),
+        ),
         s => (
-            "BadRequest",
+            ErrorCode::BadRequest,
             format!(
                 "The request was refused ({}).",
                 s.canonical_reason().unwrap_or("client error")
             ),
         ),
     };
-    HttpResponse::build(status).json(ErrorBody {
-        messages: vec![ErrorMessage {
-            code: code.into(),
-            message,
-        }],
-    })
+    HttpResponse::build(status).json(ErrorBody::one(code, message))
 }
 
 /// For unknown routes: a JSON 404 naming what was asked.
 pub async fn route_not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found(
-        "RouteNotFound",
+    Err(AppError::new(
+        ErrorCode::RouteNotFound,
         format!(
             "There is no endpoint {} {}. Paths are case-sensitive (e.g. /v4/VaultItem); \
              /openapi.json lists every endpoint.",

@@ -1,6 +1,6 @@
 //! Query parameters shared by the lists that page by time (history, outbox).
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::time::parse_instant;
 
 pub const DEFAULT_LIMIT: i64 = 1000;
@@ -13,8 +13,8 @@ pub fn since_and_limit(since: Option<&str>, limit: Option<i64>) -> AppResult<(Op
         .transpose()?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::bad_request(
-            "InvalidQuery",
+        return Err(AppError::new(
+            ErrorCode::InvalidQuery,
             format!("Limit must be between 1 and {MAX_LIMIT}."),
         ));
     }

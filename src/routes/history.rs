@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Permission, Principal};
 use crate::db::history::{self, Filter, HistoryRow};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::query::since_and_limit;
 use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
@@ -130,8 +130,8 @@ impl HistoryListQuery {
         if let Some(t) = &self.object_type
             && !OBJECT_TYPES.contains(&t.as_str())
         {
-            return Err(AppError::bad_request(
-                "InvalidQuery",
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
                 format!("ObjectType must be one of {}.", OBJECT_TYPES.join(", ")),
             ));
         }

@@ -15,7 +15,7 @@ pub mod sections;
 
 use actix_web::{HttpRequest, error, web};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::http::body::{BodyCap, LARGE_BODY};
 
 /// The whole API surface. Each resource family is a scope, so routing tests
@@ -159,8 +159,7 @@ fn resource(path: &str, allowed: &'static str) -> actix_web::Resource {
 fn method_not_allowed(req: &HttpRequest, allowed: &'static str) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     let mut res = AppError::new(
-        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-        "MethodNotAllowed",
+        ErrorCode::MethodNotAllowed,
         format!(
             "{} is not allowed on {}; use {allowed}.",
             req.method(),
@@ -178,8 +177,8 @@ fn method_not_allowed(req: &HttpRequest, allowed: &'static str) -> actix_web::Ht
 /// Path segments that fail to parse get our error shape.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: error::PathError, _req: &HttpRequest| {
-        AppError::bad_request(
-            "InvalidPath",
+        AppError::new(
+            ErrorCode::InvalidPath,
             format!("A path parameter is invalid: {err}."),
         )
         .into()
@@ -189,8 +188,8 @@ pub fn path_config() -> web::PathConfig {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(
         |err: error::QueryPayloadError, _req: &HttpRequest| {
-            AppError::bad_request(
-                "InvalidQuery",
+            AppError::new(
+                ErrorCode::InvalidQuery,
                 format!("The query string is invalid: {err}."),
             )
             .into()

@@ -176,6 +176,25 @@ mod tests {
     }
 
     #[test]
+    fn the_document_lists_every_error_code_with_its_status() {
+        let json = serde_json::to_value(document(false)).unwrap();
+        let code = &json["components"]["schemas"]["ErrorCode"];
+        let names = code["enum"].as_array().unwrap();
+        let description = code["description"].as_str().unwrap();
+        for c in crate::error::ErrorCode::ALL {
+            assert!(names.contains(&serde_json::json!(c.as_str())), "{c:?}");
+            assert!(
+                description.contains(&format!("`{}` ({})", c.as_str(), c.status().as_u16())),
+                "{c:?}"
+            );
+        }
+        assert_eq!(
+            json["components"]["schemas"]["ErrorMessage"]["properties"]["Code"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+    }
+
+    #[test]
     fn the_dev_clock_is_described_only_in_dev_mode() {
         let with = serde_json::to_value(document(true)).unwrap();
         let without = serde_json::to_value(document(false)).unwrap();

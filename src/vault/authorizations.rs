@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{Ctx, change_needed};
 use crate::db::sections::{self as repo, AuthorizationRow, CHANGE, Grantee, SectionRow, VIEW};
 use crate::db::{groups, operators};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -111,8 +111,8 @@ pub fn create(
     if let Some(context) = present("ContextId", &input.context_id)?
         && context != section.guid
     {
-        return Err(AppError::bad_request(
-            "GuidMismatch",
+        return Err(AppError::new(
+            ErrorCode::GuidMismatch,
             format!(
                 "ContextId {context} differs from the section {} in the path.",
                 section.guid
@@ -120,8 +120,8 @@ pub fn create(
         ));
     }
     let kind = input.authorization_type.ok_or_else(|| {
-        AppError::bad_request(
-            "FieldRequired",
+        AppError::new(
+            ErrorCode::FieldRequired,
             "AuthorizationType is required: ViewVaultSection or ChangeVaultSection.",
         )
     })?;
@@ -130,8 +130,8 @@ pub fn create(
     let group_alias = present("OperatorGroupGuid", &input.operator_group_guid)?;
     let group = match (group_id, group_alias) {
         (Some(a), Some(b)) if a != b => {
-            return Err(AppError::bad_request(
-                "GuidMismatch",
+            return Err(AppError::new(
+                ErrorCode::GuidMismatch,
                 "OperatorGroupId and its alias OperatorGroupGuid name different groups; send one.",
             ));
         }
@@ -140,8 +140,8 @@ pub fn create(
     let (grantee, who) = match (operator, group) {
         (Some(op), None) => {
             let row = operators::find_by_guid(ctx.conn, op)?.ok_or_else(|| {
-                AppError::bad_request(
-                    "OperatorNotFound",
+                AppError::new(
+                    ErrorCode::ReferencedOperatorNotFound,
                     format!("OperatorGuid {op} names no operator; GET /v4/Operator lists them."),
                 )
             })?;
@@ -149,20 +149,20 @@ pub fn create(
         }
         (None, Some(g)) => {
             let row = groups::find_by_guid(ctx.conn, g)?.ok_or_else(|| {
-                AppError::bad_request("OperatorGroupNotFound", format!("OperatorGroupId {g} names no operator group; GET /v4/OperatorGroup lists them."))
+                AppError::new(ErrorCode::ReferencedGroupNotFound, format!("OperatorGroupId {g} names no operator group; GET /v4/OperatorGroup lists them."))
             })?;
             (Grantee::Group(row.id), format!("group {g}"))
         }
         _ => {
-            return Err(AppError::bad_request(
-                "GranteeRequired",
+            return Err(AppError::new(
+                ErrorCode::GranteeRequired,
                 "Give exactly one of OperatorGuid (for an operator) or OperatorGroupId (for a group); leave the other \"\" or null.",
             ));
         }
     };
     if let Some(existing) = repo::find_grant(ctx.conn, section.id, kind.as_str(), grantee)? {
-        return Err(AppError::conflict(
-            "AuthorizationExists",
+        return Err(AppError::new(
+            ErrorCode::AuthorizationExists,
             format!(
                 "{who} already has {} on this section (AuthorizationId {}).",
                 kind.as_str(),
@@ -205,8 +205,8 @@ pub fn create(
 pub fn delete(ctx: &Ctx<'_>, section_guid: Guid, authorization: Guid) -> AppResult<()> {
     let section = managed_section(ctx, section_guid)?;
     let row = repo::find_authorization(ctx.conn, section.id, authorization)?.ok_or_else(|| {
-        AppError::not_found(
-            "AuthorizationNotFound",
+        AppError::new(
+            ErrorCode::AuthorizationNotFound,
             format!("No authorization {authorization} on this section; GET /v4/VaultSection/{section_guid}/Authorization lists them."),
         )
     })?;
@@ -218,8 +218,8 @@ pub fn delete(ctx: &Ctx<'_>, section_guid: Guid, authorization: Guid) -> AppResu
     }
     let removed_changes = doomed.iter().filter(|a| a.kind == CHANGE).count() as i64;
     if removed_changes > 0 && repo::change_count(ctx.conn, section.id)? <= removed_changes {
-        return Err(AppError::bad_request(
-            "LastChangeAuthorization",
+        return Err(AppError::new(
+            ErrorCode::LastChangeAuthorization,
             "This would remove the last ChangeVaultSection authorization of the section and lock \
              it: grant ChangeVaultSection to another operator or group first.",
         ));

@@ -4,7 +4,7 @@
 
 use x509_parser::pem::Pem;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 pub fn check(text: &str) -> AppResult<()> {
     if !text.contains("-----BEGIN ") {
@@ -13,23 +13,23 @@ pub fn check(text: &str) -> AppResult<()> {
     let mut blocks = 0;
     for pem in Pem::iter_from_buffer(text.as_bytes()) {
         let pem = pem.map_err(|_| {
-            AppError::bad_request(
-                "InvalidCertificate",
+            AppError::new(
+                ErrorCode::InvalidCertificate,
                 "Value looks like PEM but a block does not decode: check that every -----BEGIN \
                  line has its -----END line and the base64 between them is complete.",
             )
         })?;
         if pem.label == "CERTIFICATE" && pem.parse_x509().is_err() {
-            return Err(AppError::bad_request(
-                "InvalidCertificate",
+            return Err(AppError::new(
+                ErrorCode::InvalidCertificate,
                 "Value holds a PEM CERTIFICATE block that is not a valid X.509 certificate.",
             ));
         }
         blocks += 1;
     }
     if blocks == 0 {
-        return Err(AppError::bad_request(
-            "InvalidCertificate",
+        return Err(AppError::new(
+            ErrorCode::InvalidCertificate,
             "Value has a -----BEGIN line but no complete PEM block.",
         ));
     }

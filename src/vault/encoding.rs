@@ -7,7 +7,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use zeroize::Zeroizing;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &STANDARD,
@@ -28,8 +28,8 @@ pub fn decode(field: &str, text: &str, max_bytes: usize) -> AppResult<Zeroizing<
         return Err(too_large(field, max_bytes));
     }
     let bytes = LENIENT.decode(compact.as_bytes()).map(Zeroizing::new).map_err(|_| {
-        AppError::bad_request(
-            "InvalidBase64",
+        AppError::new(
+            ErrorCode::InvalidBase64,
             format!("{field} is not valid base64: use the standard alphabet (A–Z, a–z, 0–9, +, /), e.g. the output of `base64 -w0 FILE`."),
         )
     })?;
@@ -40,8 +40,8 @@ pub fn decode(field: &str, text: &str, max_bytes: usize) -> AppResult<Zeroizing<
 }
 
 fn too_large(field: &str, max_bytes: usize) -> AppError {
-    AppError::bad_request(
-        "TooLarge",
+    AppError::new(
+        ErrorCode::TooLarge,
         format!(
             "{field} decodes to more than {} MiB ({max_bytes} bytes), the limit; store a smaller file.",
             max_bytes / (1024 * 1024)

@@ -17,7 +17,7 @@ use super::{Ctx, change_needed, encoding, item_not_found, pfx, section_not_found
 use crate::crypto::{SealContext, Sealer};
 use crate::db::items::{self as repo, ItemRow};
 use crate::db::sections as section_repo;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::validate;
 
@@ -363,14 +363,14 @@ fn check_fixed(
 ) -> AppResult<VaultItemType> {
     match (mode, input.vault_item_guid, path_guid) {
         (Mode::Create, Some(_), _) => {
-            return Err(AppError::bad_request(
-                "GuidNotSettable",
+            return Err(AppError::new(
+                ErrorCode::GuidNotSettable,
                 "Omit VaultItemGuid when creating an item: the server assigns it.",
             ));
         }
         (_, Some(sent), Some(path)) if sent != path => {
-            return Err(AppError::bad_request(
-                "GuidMismatch",
+            return Err(AppError::new(
+                ErrorCode::GuidMismatch,
                 format!("VaultItemGuid {sent} in the body differs from {path} in the path."),
             ));
         }
@@ -378,16 +378,16 @@ fn check_fixed(
     }
     let t = match (mode, current) {
         (Mode::Create, _) | (_, None) => input.vault_item_type.ok_or_else(|| {
-            AppError::bad_request(
-                "FieldRequired",
+            AppError::new(
+                ErrorCode::FieldRequired,
                 "VaultItemType is required: CredentialSet, Certificate, CertificateArchive, File or OneTimePassword.",
             )
         })?,
         (Mode::Replace, Some(row)) => {
             let stored = VaultItemType::parse(&row.item_type);
             if input.vault_item_type.is_some_and(|t| t != stored) {
-                return Err(AppError::bad_request(
-                    "TypeNotChangeable",
+                return Err(AppError::new(
+                    ErrorCode::TypeNotChangeable,
                     format!("This item is a {}; its VaultItemType cannot change. Create a new item instead.", stored.as_str()),
                 ));
             }
@@ -399,8 +399,8 @@ fn check_fixed(
     if let Some(flag) = input.is_sensitive
         && flag != t.is_sensitive()
     {
-        return Err(AppError::bad_request(
-            "IsSensitiveNotSettable",
+        return Err(AppError::new(
+            ErrorCode::IsSensitiveNotSettable,
             format!(
                 "IsSensitive is derived from the type: {} items are {}sensitive. Omit it or send {}.",
                 t.as_str(),
@@ -412,8 +412,8 @@ fn check_fixed(
     if let (Some(row), Some(sent)) = (current, input.vault_section_guid)
         && Some(sent) != row.section_guid
     {
-        return Err(AppError::bad_request(
-            "SectionNotChangeable",
+        return Err(AppError::new(
+            ErrorCode::SectionNotChangeable,
             "VaultSectionGuid cannot change: an item stays in its section. Create it anew in the other section.",
         ));
     }
@@ -471,8 +471,8 @@ fn apply(
             if whole || input.value.is_some() {
                 let v = input.value.as_deref().unwrap_or("");
                 if v.trim().is_empty() {
-                    return Err(AppError::bad_request(
-                        "FieldRequired",
+                    return Err(AppError::new(
+                        ErrorCode::FieldRequired,
                         "Value is required for Certificate items: the certificate or public key text.",
                     ));
                 }
@@ -491,8 +491,8 @@ fn apply(
                     255,
                 )?;
                 if name.contains('/') || name.contains('\\') {
-                    return Err(AppError::bad_request(
-                        "InvalidField",
+                    return Err(AppError::new(
+                        ErrorCode::InvalidField,
                         "FileInfo.Name is a file name, not a path: leave out / and \\.",
                     ));
                 }
@@ -505,8 +505,8 @@ fn apply(
                     a.set_secret(Secret::FileData, bytes, "FileInfo.Data");
                 }
                 None if creating => {
-                    return Err(AppError::bad_request(
-                        "FieldRequired",
+                    return Err(AppError::new(
+                        ErrorCode::FieldRequired,
                         "FileInfo.Data is required for File items: the file's content in base64.",
                     ));
                 }
@@ -547,8 +547,8 @@ fn apply(
                     a.set_secret(Secret::OtpSecret, bytes, "OneTimePasswordInfo.Secret");
                 }
                 None if creating => {
-                    return Err(AppError::bad_request(
-                        "FieldRequired",
+                    return Err(AppError::new(
+                        ErrorCode::FieldRequired,
                         "OneTimePasswordInfo.Secret is required for OneTimePassword items.",
                     ));
                 }
@@ -620,8 +620,8 @@ fn archive_change(input: &VaultItemInput) -> AppResult<ArchiveChange> {
         .transpose()?;
     let data = match (from_data, from_value) {
         (Some(a), Some(b)) if a.as_slice() != b.as_slice() => {
-            return Err(AppError::bad_request(
-                "ArchiveMismatch",
+            return Err(AppError::new(
+                ErrorCode::ArchiveMismatch,
                 "Value and CertificateArchive.ArchiveData both carry an archive, and they differ; send it in one place.",
             ));
         }
@@ -672,8 +672,8 @@ pub fn new_archive_to_check(input: &VaultItemInput) -> AppResult<Option<ArchiveT
     }
     let change = archive_change(input)?;
     let data = change.data.clone().ok_or_else(|| {
-        AppError::bad_request(
-            "FieldRequired",
+        AppError::new(
+            ErrorCode::FieldRequired,
             "CertificateArchive.ArchiveData (or Value) is required for CertificateArchive items: the base64 of the .pfx file.",
         )
     })?;
@@ -759,8 +759,8 @@ fn apply_archive(
     if let Some(row) = current {
         for (secret, blob) in &checked.based_on {
             if repo::secret(ctx.conn, row.id, secret.field())? != *blob {
-                return Err(AppError::conflict(
-                    "ConcurrentChange",
+                return Err(AppError::new(
+                    ErrorCode::ConcurrentChange,
                     "This item's archive changed while your request was being checked; nothing \
                      was written. Send the request again.",
                 ));
@@ -858,8 +858,8 @@ pub fn create(
 ) -> AppResult<VaultItem> {
     let t = check_fixed(Mode::Create, &input, None, None)?;
     let section_guid = input.vault_section_guid.ok_or_else(|| {
-        AppError::bad_request(
-            "FieldRequired",
+        AppError::new(
+            ErrorCode::FieldRequired,
             "VaultSectionGuid is required: the section to put the item in (GET /v4/VaultSection).",
         )
     })?;
@@ -926,8 +926,8 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
     let row = changeable(ctx, guid, "deleting its items")?;
     let usages = repo::usages(ctx.conn, row.id)?;
     if !usages.is_empty() {
-        return Err(AppError::bad_request(
-            "VaultItemInUse",
+        return Err(AppError::new(
+            ErrorCode::VaultItemInUse,
             format!(
                 "This vault item is in use by {}: {}. Release each use first with \
                  DELETE /v4/VaultItem/{guid}/Usage/{{UsageGuid}} (GET /v4/VaultItem/{guid}/Usage lists them).",
@@ -1009,8 +1009,8 @@ pub struct OtpCode {
 pub fn current_code(ctx: &Ctx<'_>, sealer: &Sealer, guid: Guid) -> AppResult<OtpCode> {
     let (row, _) = visible(ctx, guid)?;
     if VaultItemType::parse(&row.item_type) != VaultItemType::OneTimePassword {
-        return Err(AppError::bad_request(
-            "NotOneTimePassword",
+        return Err(AppError::new(
+            ErrorCode::NotOneTimePassword,
             format!(
                 "This item is a {}; codes exist only for OneTimePassword items.",
                 row.item_type

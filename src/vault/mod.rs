@@ -21,26 +21,26 @@ use crate::audit::{self, Actor, Change};
 use crate::auth::OperatorContext;
 use crate::auth::access::{SectionRights, section_rights};
 use crate::db::sections::{self as section_repo, SectionRow};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 
 pub fn section_not_found(guid: Guid) -> AppError {
-    AppError::not_found(
-        "VaultSectionNotFound",
+    AppError::new(
+        ErrorCode::VaultSectionNotFound,
         format!("No vault section {guid} that you can view; GET /v4/VaultSection lists yours."),
     )
 }
 
 pub fn item_not_found(guid: Guid) -> AppError {
-    AppError::not_found(
-        "VaultItemNotFound",
+    AppError::new(
+        ErrorCode::VaultItemNotFound,
         format!("No vault item {guid} that you can view; GET /v4/VaultItem lists yours."),
     )
 }
 
 pub fn change_needed(what: &str) -> AppError {
-    AppError::forbidden(
-        "ChangeVaultSectionRequired",
+    AppError::new(
+        ErrorCode::ChangeVaultSectionRequired,
         format!(
             "You can view this section but {what} needs the ChangeVaultSection authorization; \
              someone with it (or an administrator) can grant it through \

@@ -6,7 +6,7 @@ use totp_rs::{Algorithm, Builder, Secret};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub enum HashAlgorithm {
@@ -93,8 +93,8 @@ pub fn check_digits(d: i64) -> AppResult<u8> {
     if (6..=8).contains(&d) {
         Ok(d as u8)
     } else {
-        Err(AppError::bad_request(
-            "InvalidField",
+        Err(AppError::new(
+            ErrorCode::InvalidField,
             "OneTimePasswordInfo.Digits must be 6, 7 or 8.",
         ))
     }
@@ -104,8 +104,8 @@ pub fn check_period(p: i64) -> AppResult<u32> {
     if (1..=i64::from(MAX_PERIOD)).contains(&p) {
         Ok(p as u32)
     } else {
-        Err(AppError::bad_request(
-            "InvalidField",
+        Err(AppError::new(
+            ErrorCode::InvalidField,
             format!(
                 "OneTimePasswordInfo.Period must be between 1 and {MAX_PERIOD} seconds (usually 30)."
             ),
@@ -126,8 +126,8 @@ pub fn decode_secret(text: &str, encoding: SecretEncodingMethod) -> AppResult<Ze
         SecretEncodingMethod::Base32 => {
             let unpadded = compact.trim_end_matches('=');
             Secret::try_from_base32(unpadded).map(|s| Zeroizing::new(s.as_bytes().to_vec())).map_err(|_| {
-                AppError::bad_request(
-                    "InvalidOtpSecret",
+                AppError::new(
+                    ErrorCode::InvalidOtpSecret,
                     "OneTimePasswordInfo.Secret is not Base32 (letters A–Z and digits 2–7). For a \
                      hexadecimal secret set SecretEncodingMethod to Hex.",
                 )
@@ -136,15 +136,15 @@ pub fn decode_secret(text: &str, encoding: SecretEncodingMethod) -> AppResult<Ze
         SecretEncodingMethod::Hex => hex::decode(compact.as_bytes())
             .map(Zeroizing::new)
             .map_err(|_| {
-                AppError::bad_request(
-                    "InvalidOtpSecret",
+                AppError::new(
+                    ErrorCode::InvalidOtpSecret,
                     "OneTimePasswordInfo.Secret is not hexadecimal (an even number of 0–9, A–F).",
                 )
             })?,
     };
     if bytes.len() < MIN_SECRET_BYTES {
-        return Err(AppError::bad_request(
-            "InvalidOtpSecret",
+        return Err(AppError::new(
+            ErrorCode::InvalidOtpSecret,
             format!(
                 "OneTimePasswordInfo.Secret is {} bits; at least {} bits are needed (16 Base32 characters).",
                 bytes.len() * 8,

@@ -7,7 +7,7 @@ use p12_keystore::Pkcs12Archive;
 use p12_keystore::error::Error as P12Error;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::time;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +23,14 @@ pub struct ArchiveInfo {
 pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
     let archive = Pkcs12Archive::from_pkcs12(der, password).map_err(|e| match e {
         P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_) | P12Error::InvalidPrivateKey => {
-            AppError::bad_request(
-                "ArchivePasswordWrong",
+            AppError::new(
+                ErrorCode::ArchivePasswordWrong,
                 "The certificate archive cannot be opened with CertificateArchive.Password: the \
                  password is wrong for this .pfx. Send the password it was exported with.",
             )
         }
-        _ => AppError::bad_request(
-            "NotPkcs12",
+        _ => AppError::new(
+            ErrorCode::NotPkcs12,
             "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
              of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
         ),
@@ -56,8 +56,8 @@ pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
         .or_else(|| parsed.first())
         .map(|(_, c)| c)
         .ok_or_else(|| {
-            AppError::bad_request(
-                "ArchiveWithoutCertificate",
+            AppError::new(
+                ErrorCode::ArchiveWithoutCertificate,
                 "The certificate archive holds no readable X.509 certificate.",
             )
         })?;
@@ -101,8 +101,7 @@ impl Inspector {
     ) -> Result<ArchiveInfo, AppError> {
         let busy = || {
             AppError::new(
-                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                "ArchiveCheckBusy",
+                ErrorCode::ArchiveCheckBusy,
                 "Other certificate archives are being checked; nothing was written. Retry in a moment.",
             )
             .with_retry_after(1)

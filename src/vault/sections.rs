@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::{Ctx, change_needed};
 use crate::db::sections::{self as repo, CHANGE, Grantee, SectionRow, VIEW};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::validate;
 
@@ -52,8 +52,8 @@ pub fn get(ctx: &Ctx<'_>, guid: Guid) -> AppResult<VaultSection> {
 
 pub fn create(ctx: &Ctx<'_>, input: VaultSectionInput) -> AppResult<VaultSection> {
     if input.vault_section_guid.is_some() {
-        return Err(AppError::bad_request(
-            "GuidNotSettable",
+        return Err(AppError::new(
+            ErrorCode::GuidNotSettable,
             "Omit VaultSectionGuid: the server assigns it.",
         ));
     }
@@ -89,8 +89,8 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: VaultSectionInput) -> AppResult<
     if let Some(sent) = input.vault_section_guid
         && sent != guid
     {
-        return Err(AppError::bad_request(
-            "GuidMismatch",
+        return Err(AppError::new(
+            ErrorCode::GuidMismatch,
             format!("VaultSectionGuid {sent} in the body differs from {guid} in the path."),
         ));
     }
@@ -116,8 +116,8 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
     }
     let items = repo::item_count(ctx.conn, section.id)?;
     if items > 0 {
-        return Err(AppError::bad_request(
-            "VaultSectionNotEmpty",
+        return Err(AppError::new(
+            ErrorCode::VaultSectionNotEmpty,
             format!(
                 "This section still holds {items} vault item(s); delete them first (items \
                  in use must be released before they can be deleted)."

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::items::visible;
 use crate::db::items::{self as repo, UsageRow};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::Guid;
 use crate::validate;
 
@@ -127,8 +127,8 @@ pub fn add(ctx: &Ctx<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreat
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        return Err(AppError::bad_request(
-            "InvalidField",
+        return Err(AppError::new(
+            ErrorCode::InvalidField,
             "ConsumerType must be one word of letters, digits and dashes starting with a letter, e.g. monitor or integration.",
         ));
     }
@@ -160,8 +160,8 @@ pub fn remove(ctx: &Ctx<'_>, item: Guid, usage: Guid) -> AppResult<()> {
         .into_iter()
         .find(|u| u.guid == usage)
         .ok_or_else(|| {
-            AppError::not_found(
-                "UsageNotFound",
+            AppError::new(
+                ErrorCode::UsageNotFound,
                 format!(
                     "No usage {usage} on this item; GET /v4/VaultItem/{item}/Usage lists them."
                 ),

@@ -11,13 +11,23 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod code;
+
+pub use code::ErrorCode;
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorMessage {
     /// Stable, machine-readable code, e.g. `VaultItemInUse`.
-    pub code: String,
+    #[serde(serialize_with = "code_name")]
+    #[schema(value_type = ErrorCode)]
+    pub code: ErrorCode,
     /// What is wrong and how to fix it.
     pub message: String,
+}
+
+fn code_name<S: serde::Serializer>(code: &ErrorCode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(code.as_str())
 }
 
 /// Every error response has this body.
@@ -25,6 +35,17 @@ pub struct ErrorMessage {
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorBody {
     pub messages: Vec<ErrorMessage>,
+}
+
+impl ErrorBody {
+    pub fn one(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            messages: vec![ErrorMessage {
+                code,
+                message: message.into(),
+            }],
+        }
+    }
 }
 
 pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Nothing was changed by this \
@@ -46,52 +67,27 @@ pub struct AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    /// An error with its code (which gives the status) and a message saying
+    /// what is wrong and how to fix it.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            messages: vec![ErrorMessage {
-                code: code.to_string(),
-                message: message.into(),
-            }],
+            status: code.status(),
+            messages: ErrorBody::one(code, message).messages,
             cause: None,
             retry_after: None,
             keeps_writes: false,
         }
     }
 
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
-    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
-    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
     pub fn too_many_requests(retry_after_secs: u64, message: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message);
+        let mut e = Self::new(ErrorCode::TooManyRequests, message);
         e.retry_after = Some(retry_after_secs.max(1));
         e
     }
 
     /// A failure that is ours, not the client's. `cause` goes to the log only.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
-            INTERNAL_MESSAGE,
-        );
+        let mut e = Self::new(ErrorCode::InternalError, INTERNAL_MESSAGE);
         e.cause = Some(cause.to_string());
         e
     }
@@ -99,8 +95,7 @@ impl AppError {
     /// The database stayed locked (another coffre process writing) past the busy timeout.
     pub fn busy(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DatabaseBusy",
+            ErrorCode::DatabaseBusy,
             "The database is busy with another writer (for example a `coffre sweep` running \
              beside the server). Nothing was changed; retry in a moment.",
         );
@@ -136,8 +131,9 @@ impl AppError {
         self.status
     }
 
-    pub fn code(&self) -> &str {
-        self.messages.first().map(|m| m.code.as_str()).unwrap_or("")
+    /// The first message's code, as clients read it.
+    pub fn code(&self) -> &'static str {
+        self.messages.first().map_or("", |m| m.code.as_str())
     }
 
     pub fn messages(&self) -> &[ErrorMessage] {
@@ -185,8 +181,7 @@ impl AppError {
     /// The disk holding the database is full. Nothing of the request was kept.
     pub fn storage_full(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "StorageFull",
+            ErrorCode::StorageFull,
             "The server's storage is full, so nothing was written. Reads still work; writes \
              will resume by themselves once space is freed on the disk holding the data dir. \
              Retry later, or tell the administrator.",
@@ -199,8 +194,7 @@ impl AppError {
     /// The database file or its directory cannot be written.
     pub fn storage_read_only(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "StorageReadOnly",
+            ErrorCode::StorageReadOnly,
             "The database cannot be written: its file or directory is read-only (for example a \
              file system remounted read-only). Nothing was changed and reads still work; the \
              administrator must make the data dir writable again, then retry.",
@@ -213,8 +207,7 @@ impl AppError {
     /// The database file or its directory vanished, or the disk failed.
     pub fn storage_unavailable(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "StorageUnavailable",
+            ErrorCode::StorageUnavailable,
             "The database's storage cannot be used (its files or directory are missing, or the \
              disk reported an I/O error). Nothing was changed by this request; the \
              administrator will find the cause in the server log. Retry later.",
