@@ -12,7 +12,7 @@ use std::hint::black_box;
 use coffre::accounts::bootstrap;
 use coffre::clock::Clock;
 use coffre::db::items;
-use coffre::http::Guid;
+use coffre::types::Guid;
 
 fn main() {
     let common::Store {

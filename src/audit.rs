@@ -5,7 +5,7 @@
 
 use rusqlite::Connection;
 
-use crate::http::Guid;
+use crate::types::Guid;
 
 /// Who made a change.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use rusqlite::Connection;
 use crate::audit::{self, Actor, Change};
 use crate::db::Database;
 use crate::error::AppResult;
-use crate::http::Guid;
 use crate::outbox::{self, MessageKind, NewMessage};
 use crate::time::rfc3339;
+use crate::types::Guid;
 
 /// Keys examined per transaction.
 const PAGE: i64 = 200;

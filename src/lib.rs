@@ -22,5 +22,6 @@ pub mod scheduler;
 pub mod startup;
 pub mod state;
 pub mod time;
+pub mod types;
 pub mod validate;
 pub mod vault;

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
 use crate::http::query::since_and_limit;
 use crate::time::rfc3339;
+use crate::types::Guid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum MessageKind {

@@ -12,14 +12,15 @@ use utoipa::ToSchema;
 
 use crate::accounts::conflict_from;
 use crate::audit::{self, Change};
+use crate::auth::Principal;
 use crate::auth::index::{AuthIndex, StoredStatus, load_entry};
-use crate::auth::{PermissionSet, Principal, permissions};
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::{AfterCommit, operators};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
 use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
+use crate::types::Guid;
+use crate::types::{PermissionSet, permissions};
 use crate::validate;
 
 /// An API key as the API shows it. `Key` appears only in the responses of
@@ -87,7 +88,7 @@ pub struct ApiKeyInput {
     /// Default false: every API except `ApiKey.*` and `VaultItem.Reveal`.
     pub enable_permissions: Option<bool>,
     /// `Object.Action` names, used when `EnablePermissions` is true.
-    #[schema(nullable, value_type = Option<Vec<crate::auth::permissions::PermissionName>>)]
+    #[schema(nullable, value_type = Option<Vec<crate::types::permissions::PermissionName>>)]
     pub permissions: Option<Vec<String>>,
     /// Read-only; if sent, must be this key's GUID.
     #[schema(nullable)]

@@ -13,7 +13,7 @@ use crate::db::api_keys::{self, KeyDetails, KeySecret};
 use crate::db::sections::{self, Grantee};
 use crate::db::{groups, operators};
 use crate::error::AppResult;
-use crate::http::Guid;
+use crate::types::Guid;
 
 pub const DEFAULT_SECTION: &str = "Vault items";
 

@@ -14,7 +14,7 @@ use crate::auth::PermissionSet;
 use crate::db::groups::{self as repo, GroupRow};
 use crate::db::operators::OperatorRow;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::auth::{AuthIndex, PermissionSet};
 use crate::db::AfterCommit;
 use crate::db::operators::{self as repo, NewOperator, OperatorRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use rusqlite::Connection;
 
-use super::permissions::PermissionSet;
-use crate::http::Guid;
+use crate::types::Guid;
+use crate::types::PermissionSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredStatus {

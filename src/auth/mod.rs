@@ -4,11 +4,10 @@
 
 pub mod access;
 pub mod index;
-pub mod permissions;
 pub mod principal;
 pub mod rate_limit;
 
+pub use crate::types::{Permission, PermissionSet};
 pub use access::{OperatorContext, SectionRights};
 pub use index::AuthIndex;
-pub use permissions::{Permission, PermissionSet};
 pub use principal::{Authenticator, Principal};

@@ -16,12 +16,12 @@ use base64::Engine;
 use futures_util::future::{Ready, ready};
 
 use super::index::{AuthIndex, KeyEntry};
-use super::permissions::{Permission, PermissionSet};
 use super::rate_limit::FailureLimiter;
 use crate::audit::Actor;
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
+use crate::types::{Permission, PermissionSet};
 
 /// Everything authentication needs, shared by the workers.
 pub struct Authenticator {
@@ -83,7 +83,7 @@ impl Principal {
         self.key.id
     }
 
-    pub fn key_guid(&self) -> crate::http::Guid {
+    pub fn key_guid(&self) -> crate::types::Guid {
         self.key.guid
     }
 

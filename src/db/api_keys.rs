@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::auth::PermissionSet;
 use crate::auth::index::StoredStatus;
-use crate::http::Guid;
+use crate::types::Guid;
 
 #[derive(Debug, Clone)]
 pub struct ApiKeyRow {

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use crate::http::Guid;
+use crate::types::Guid;
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {

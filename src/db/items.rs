@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::auth::access::{SectionRights, rights_sql, visible_sections_sql};
-use crate::http::Guid;
+use crate::types::Guid;
 
 #[derive(Debug, Clone, Default)]
 pub struct ItemRow {

@@ -21,6 +21,8 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 pub use connection::{ConnectionSettings, Location};
+
+use crate::types::Guid;
 pub use writer::AfterCommit;
 
 use crate::config::Durability;
@@ -227,4 +229,19 @@ where
 {
     let conn = pool.get()?;
     f(&conn)
+}
+
+/// GUIDs are stored as their canonical text (upper-case, hyphenated).
+impl rusqlite::ToSql for Guid {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.to_text()))
+    }
+}
+
+impl rusqlite::types::FromSql for Guid {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Guid::parse(text)
+            .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
+    }
 }

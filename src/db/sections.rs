@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use crate::http::Guid;
+use crate::types::Guid;
 
 pub const VIEW: &str = "ViewVaultSection";
 pub const CHANGE: &str = "ChangeVaultSection";

@@ -236,6 +236,19 @@ impl From<rusqlite::Error> for AppError {
     }
 }
 
+impl From<crate::types::InvalidGuid> for AppError {
+    fn from(e: crate::types::InvalidGuid) -> Self {
+        AppError::new(
+            ErrorCode::InvalidGuid,
+            format!(
+                "{} {:?} is not a GUID: expected 32 hexadecimal digits in the form \
+                 XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX (any case).",
+                e.field, e.shown
+            ),
+        )
+    }
+}
+
 impl From<r2d2::Error> for AppError {
     fn from(e: r2d2::Error) -> Self {
         AppError::internal(format!("connection pool: {e}"))

@@ -7,11 +7,12 @@ use actix_web::{HttpResponse, web};
 use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput, Ctx};
 use crate::auth::{Permission, Principal};
 use crate::error::AppResult;
-use crate::http::{ApiJson, Guid};
+use crate::http::ApiJson;
 use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
+use crate::types::Guid;
 
 #[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
     responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]

@@ -8,10 +8,11 @@ use crate::accounts::groups::{self, Ctx, GroupMember, OperatorGroup, OperatorGro
 use crate::auth::{Permission, Principal};
 use crate::db::groups as repo;
 use crate::error::AppResult;
-use crate::http::{ApiJson, Guid};
+use crate::http::ApiJson;
 use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
+use crate::types::Guid;
 
 /// A group change: the permission, Administrators, then `f` with the group rules' context.
 async fn change<T, F>(

@@ -7,10 +7,11 @@ use crate::accounts::operators::{self, Ctx, Operator, OperatorInput};
 use crate::auth::{Permission, Principal};
 use crate::db::operators as repo;
 use crate::error::AppResult;
-use crate::http::{ApiJson, Guid};
+use crate::http::ApiJson;
 use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
+use crate::types::Guid;
 
 #[utoipa::path(get, path = "/v4/Operator", tag = "Operator",
     responses((status = 200, description = "Every operator", body = [Operator]), ReadErrors))]

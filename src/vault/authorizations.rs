@@ -10,7 +10,7 @@ use super::{Ctx, change_needed};
 use crate::db::sections::{self as repo, AuthorizationRow, CHANGE, Grantee, SectionRow, VIEW};
 use crate::db::{groups, operators};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum AuthorizationType {
@@ -80,7 +80,7 @@ pub struct AuthorizationInput {
 fn present(field: &str, v: &Option<String>) -> AppResult<Option<Guid>> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => Guid::parse_field(field, text).map(Some),
+        Some(text) => Ok(Some(Guid::parse_field(field, text)?)),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::crypto::{SealContext, Sealer};
 use crate::db::items::{self as repo, ItemRow};
 use crate::db::sections as section_repo;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 use crate::validate;
 
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;

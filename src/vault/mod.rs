@@ -22,7 +22,7 @@ use crate::auth::OperatorContext;
 use crate::auth::access::{SectionRights, section_rights};
 use crate::db::sections::{self as section_repo, SectionRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 
 pub fn section_not_found(guid: Guid) -> AppError {
     AppError::new(

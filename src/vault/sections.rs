@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::{Ctx, change_needed};
 use crate::db::sections::{self as repo, CHANGE, Grantee, SectionRow, VIEW};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]

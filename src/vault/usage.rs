@@ -9,7 +9,7 @@ use super::Ctx;
 use super::items::visible;
 use crate::db::items::{self as repo, UsageRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::Guid;
+use crate::types::Guid;
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]

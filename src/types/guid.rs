@@ -6,8 +6,6 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::error::{AppError, ErrorCode};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Guid(pub Uuid);
 
@@ -37,27 +35,27 @@ impl Guid {
         Uuid::parse_str(t).ok().map(Guid)
     }
 
-    /// Parses a GUID from a path segment or field, with a 400 naming it.
-    pub fn parse_field(field: &str, text: &str) -> Result<Guid, AppError> {
-        Guid::parse(text).ok_or_else(|| invalid(field, text))
+    /// Parses a GUID from a path segment or a field, naming the field if it is not one.
+    pub fn parse_field(field: &str, text: &str) -> Result<Guid, InvalidGuid> {
+        Guid::parse(text).ok_or_else(|| InvalidGuid {
+            field: field.to_string(),
+            shown: text.chars().take(40).collect(),
+        })
     }
 
     /// Path parameters: a malformed GUID cannot name anything, so 404 would
     /// also be defensible, but 400 tells the caller what to fix.
-    pub fn from_path(field: &str, text: &str) -> Result<Guid, AppError> {
+    pub fn from_path(field: &str, text: &str) -> Result<Guid, InvalidGuid> {
         Guid::parse_field(field, text)
     }
 }
 
-fn invalid(field: &str, text: &str) -> AppError {
-    let shown: String = text.chars().take(40).collect();
-    AppError::new(
-        ErrorCode::InvalidGuid,
-        format!(
-            "{field} {shown:?} is not a GUID: expected 32 hexadecimal digits in the form \
-             XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX (any case)."
-        ),
-    )
+/// A field or path parameter that is not a GUID (a 400 at the edge).
+#[derive(Debug, Clone)]
+pub struct InvalidGuid {
+    pub field: String,
+    /// The start of what was sent, for the message.
+    pub shown: String,
 }
 
 impl fmt::Display for Guid {
@@ -78,20 +76,6 @@ impl<'de> Deserialize<'de> for Guid {
         Guid::parse(&text).ok_or_else(|| {
             serde::de::Error::custom("not a GUID: expected XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX")
         })
-    }
-}
-
-impl rusqlite::ToSql for Guid {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.to_text()))
-    }
-}
-
-impl rusqlite::types::FromSql for Guid {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Guid::parse(text)
-            .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
     }
 }
 
@@ -134,7 +118,9 @@ mod tests {
             assert!(Guid::parse(bad).is_none(), "{bad}");
         }
         let e = Guid::parse_field("VaultSectionGuid", "nope").unwrap_err();
-        assert_eq!(e.status(), 400);
-        assert!(e.messages()[0].message.contains("VaultSectionGuid"));
+        assert_eq!(
+            (e.field.as_str(), e.shown.as_str()),
+            ("VaultSectionGuid", "nope")
+        );
     }
 }

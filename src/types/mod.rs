@@ -1,0 +1,63 @@
+//! Value types every layer shares — the HTTP edge, the rules and the
+//! repositories: GUIDs, permissions, a key's stored status, section rights,
+//! who an authorization is for. They depend on nothing else in the crate.
+
+pub mod guid;
+pub mod permissions;
+
+pub use guid::{Guid, InvalidGuid};
+pub use permissions::{Permission, PermissionSet};
+
+/// An API key's status as stored. `Expired` is also derived from the clock:
+/// a key past its expiry instant is expired before any sweep marks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Expired => "Expired",
+            KeyStatus::Revoked => "Revoked",
+        }
+    }
+
+    /// The stored text; anything else is not a status.
+    pub fn parse(text: &str) -> Option<KeyStatus> {
+        match text {
+            "Active" => Some(KeyStatus::Active),
+            "Expired" => Some(KeyStatus::Expired),
+            "Revoked" => Some(KeyStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// What an operator may do in a section, directly or through its groups.
+/// Change implies View.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SectionRights {
+    pub view: bool,
+    pub change: bool,
+}
+
+impl SectionRights {
+    /// From the stored level: none, View (false) or Change (true).
+    pub fn from_level(level: Option<bool>) -> SectionRights {
+        SectionRights {
+            view: level.is_some(),
+            change: level == Some(true),
+        }
+    }
+}
+
+/// Who an authorization is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grantee {
+    Operator(i64),
+    Group(i64),
+}
