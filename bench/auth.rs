@@ -12,27 +12,25 @@ use std::sync::Arc;
 
 use actix_web::test::TestRequest;
 use actix_web::web;
-use coffre::accounts::api_keys::{self, ApiKeyInput, Ctx};
+use coffre::accounts::api_keys::{self, ApiKeyInput};
 use coffre::accounts::bootstrap;
 use coffre::auth::Principal;
 use coffre::auth::principal::authenticate;
 use coffre::clock::Clock;
 use coffre::crypto::ApiKeyToken;
 use coffre::state::AppState;
+use coffre::work::Caller;
 
 fn main() {
     let common::Store {
         config,
         keys,
         db,
+        state,
         dir: _dir,
     } = common::store();
-    let db = Arc::new(db);
     let clock = Arc::new(Clock::system());
-    let boot = bootstrap::ensure(&db, &keys, clock.now_millis())
-        .unwrap()
-        .unwrap();
-    let state = AppState::new(db.clone(), keys.clone(), clock.clone(), config.clone()).unwrap();
+    let boot = bootstrap::ensure(&state).unwrap().unwrap();
     let boot_lookup = ApiKeyToken::parse(&boot.key)
         .unwrap()
         .lookup_id()
@@ -42,22 +40,15 @@ fn main() {
     // 1,000 keys in the index, as in the load benchmark.
     let mut last_key = String::new();
     for i in 0..1000 {
-        let (st, caller) = (state.clone(), caller.clone());
-        let created = db
-            .write_blocking(move |conn, after| {
-                let ctx = Ctx {
-                    conn,
-                    caller: &caller,
-                    now: st.clock.now(),
-                    index: &st.auth.index,
-                };
+        let created = state
+            .write_blocking(Caller::Key(caller.clone()), move |w| {
                 let input = ApiKeyInput {
                     name: Some(format!("bench {i}")),
                     contact_login: Some(format!("bench-{i}")),
                     contact_email: Some(format!("bench{i}@example.com")),
                     ..ApiKeyInput::default()
                 };
-                api_keys::create(&ctx, &st.keys.api_key_hasher, input, after)
+                api_keys::create(w, input)
             })
             .unwrap();
         last_key = created.key.unwrap();

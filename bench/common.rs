@@ -4,17 +4,20 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use coffre::clock::Clock;
 use coffre::config::Config;
 use coffre::crypto::{DerivedKeys, KdfParams};
 use coffre::datadir;
 use coffre::db::{Database, Location};
+use coffre::state::AppState;
 use tempfile::TempDir;
 
 #[allow(dead_code)] // each benchmark uses the parts it needs
 pub struct Store {
     pub config: Config,
     pub keys: Arc<DerivedKeys>,
-    pub db: Database,
+    pub db: Arc<Database>,
+    pub state: AppState,
     pub dir: TempDir,
 }
 
@@ -32,12 +35,21 @@ pub fn store() -> Store {
         ..Config::default()
     };
     let keys = Arc::new(datadir::initialize(&config).unwrap());
-    let db =
-        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
+    let db = Arc::new(
+        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
+    );
+    let state = AppState::new(
+        db.clone(),
+        keys.clone(),
+        Arc::new(Clock::system()),
+        config.clone(),
+    )
+    .unwrap();
     Store {
         config,
         keys,
         db,
+        state,
         dir,
     }
 }

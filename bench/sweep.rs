@@ -37,20 +37,39 @@ fn main() {
     let now_ms = now.timestamp_millis();
     let started = Instant::now();
     db.write_blocking(move |c, _| {
-        let mut op = c.prepare("INSERT INTO operators (guid, full_name, email, login, created_at) VALUES (?1, ?2, ?3, ?4, 0)")?;
-        let mut key = c.prepare(
-            "INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, operator_id, expiration_date,
-                                   expires_at, created_at, updated_at)
-             VALUES (?1, ?2, zeroblob(32), 'coffre_xxxx…xxxx', ?3, ?4, ?5, ?6, 0, 0)",
-        )?;
         for i in 0..KEYS {
-            op.execute((uuid::Uuid::new_v4().to_string().to_uppercase(), format!("Contact {i}"), format!("c{i}@example.com"), format!("c{i}")))?;
-            let operator = c.last_insert_rowid();
+            let operator: i64 = c.query_one(
+                "INSERT INTO operators (guid, full_name, email, login, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 0) RETURNING id",
+                &[
+                    &uuid::Uuid::new_v4().to_string().to_uppercase(),
+                    &format!("Contact {i}"),
+                    &format!("c{i}@example.com"),
+                    &format!("c{i}"),
+                ],
+                |r| r.get(0),
+            )?;
             // Every tenth key expired yesterday; the rest expire in a year.
-            let (date, at) = if i % 10 == 0 { ("2000-01-01", now_ms - 86_400_000) } else { ("2100-01-01", now_ms + 365 * 86_400_000) };
-            key.execute((uuid::Uuid::new_v4().to_string().to_uppercase(), format!("{i:012}"), format!("key {i}"), operator, date, at))?;
+            let (date, at) = if i % 10 == 0 {
+                ("2000-01-01", now_ms - 86_400_000)
+            } else {
+                ("2100-01-01", now_ms + 365 * 86_400_000)
+            };
+            c.execute(
+                "INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, operator_id,
+                                       expiration_date, expires_at, created_at, updated_at)
+                 VALUES (?1, ?2, zeroblob(32), 'coffre_xxxx…xxxx', ?3, ?4, ?5, ?6, 0, 0)",
+                &[
+                    &uuid::Uuid::new_v4().to_string().to_uppercase(),
+                    &format!("{i:012}"),
+                    &format!("key {i}"),
+                    &operator,
+                    &date,
+                    &at,
+                ],
+            )?;
         }
-        Ok(())
+        Ok::<_, coffre::error::AppError>(())
     })
     .unwrap();
     println!(
@@ -65,7 +84,13 @@ fn main() {
     let after = peak_rss_kib();
     assert_eq!(report.expired as i64, EXPIRED);
     let mails: i64 = db
-        .read_blocking(|c| Ok(c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?))
+        .read_blocking(|c| {
+            Ok::<_, coffre::error::AppError>(c.query_one(
+                "SELECT count(*) FROM outbox",
+                &[],
+                |r| r.get(0),
+            )?)
+        })
         .unwrap();
     println!(
         "sweep: {} keys expired, {} e-mails, in {:.2} s ({:.0} keys/s); peak RSS {} MiB before, {} MiB after",

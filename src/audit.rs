@@ -3,8 +3,7 @@
 //! outlive the key. Written in the same transaction as the change. Details
 //! name fields, never their values.
 
-use rusqlite::Connection;
-
+use crate::db::{Conn, DbResult, history};
 use crate::types::Guid;
 
 /// Who made a change.
@@ -62,44 +61,21 @@ impl<'a> Change<'a> {
     }
 }
 
-pub fn record(
-    conn: &Connection,
-    actor: &Actor,
-    at_ms: i64,
-    change: Change<'_>,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO history (at, object_type, object_guid, related_guid, action, api_key_guid,
-                              contact_first_name, contact_last_name, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute((
-        at_ms,
-        change.object_type,
-        change.object_guid,
-        change.related_guid,
-        change.action,
-        actor.api_key_guid,
-        &actor.first_name,
-        &actor.last_name,
-        &change.details,
-    ))?;
-    Ok(())
-}
-
-/// Records a refusal (`change`, usually action `Refused`) and returns `error`
-/// marked so the writer commits that history line even though the request fails.
-pub fn refuse(
-    conn: &Connection,
-    actor: &Actor,
-    at_ms: i64,
-    change: Change<'_>,
-    error: crate::error::AppError,
-) -> crate::error::AppError {
-    match record(conn, actor, at_ms, change) {
-        Ok(()) => error.keeping_writes(),
-        Err(e) => e.into(),
-    }
+pub fn record(conn: &Conn<'_>, actor: &Actor, at_ms: i64, change: Change<'_>) -> DbResult<()> {
+    history::insert(
+        conn,
+        &history::NewHistory {
+            at: at_ms,
+            object_type: change.object_type,
+            object_guid: change.object_guid,
+            related_guid: change.related_guid,
+            action: change.action,
+            api_key_guid: actor.api_key_guid,
+            contact_first_name: &actor.first_name,
+            contact_last_name: &actor.last_name,
+            details: &change.details,
+        },
+    )
 }
 
 /// "Changed: Name, Notes" from the names of the fields a request touched.

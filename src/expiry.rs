@@ -6,10 +6,10 @@
 //! exactly once — across reruns, crashes and concurrent sweepers.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::Database;
+use crate::db::api_keys::{self, ApiKeyRow};
+use crate::db::{Conn, Database, DbResult};
 use crate::error::AppResult;
 use crate::outbox::{self, MessageKind, NewMessage};
 use crate::time::rfc3339;
@@ -66,34 +66,35 @@ struct Candidate {
     expires_at: i64,
 }
 
-const CANDIDATE_COLUMNS: &str = "k.id, k.guid, k.name, k.masked_key, k.contact_first_name,
-    k.contact_last_name, o.email, k.expiration_date, k.expires_at";
+impl Candidate {
+    /// Keys the sweep considers always expire.
+    fn from_row(row: ApiKeyRow) -> Option<Candidate> {
+        Some(Candidate {
+            id: row.id,
+            guid: row.guid,
+            expires_at: row.expires_at?,
+            name: row.name,
+            masked_key: row.masked_key,
+            first: row.contact_first_name,
+            last: row.contact_last_name,
+            email: row.contact_email,
+            expiration_date: row.expiration_date.unwrap_or_default(),
+        })
+    }
+}
 
 fn candidates(
-    conn: &Connection,
+    conn: &Conn<'_>,
     after_id: i64,
     now_ms: i64,
     horizon_ms: i64,
-) -> rusqlite::Result<Vec<Candidate>> {
-    conn.prepare_cached(&format!(
-        "SELECT {CANDIDATE_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id
-         WHERE k.id > ?1 AND k.status = 'Active' AND k.expires_at IS NOT NULL AND k.expires_at <= ?2
-         ORDER BY k.id LIMIT ?3"
-    ))?
-    .query_map((after_id, now_ms.max(horizon_ms), PAGE), |r| {
-        Ok(Candidate {
-            id: r.get(0)?,
-            guid: r.get(1)?,
-            name: r.get(2)?,
-            masked_key: r.get(3)?,
-            first: r.get(4)?,
-            last: r.get(5)?,
-            email: r.get(6)?,
-            expiration_date: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            expires_at: r.get(8)?,
-        })
-    })?
-    .collect()
+) -> DbResult<Vec<Candidate>> {
+    Ok(
+        api_keys::expiring(conn, after_id, now_ms.max(horizon_ms), PAGE)?
+            .into_iter()
+            .filter_map(Candidate::from_row)
+            .collect(),
+    )
 }
 
 /// The most urgent reminder due at `now` for a key expiring at `expires_at`:
@@ -201,19 +202,17 @@ fn reminder_email(c: &Candidate, days: u32) -> (String, String) {
 
 /// One key, atomically: status and e-mail, or nothing.
 fn sweep_key(
-    conn: &Connection,
+    conn: &Conn<'_>,
     c: &Candidate,
     now_ms: i64,
     reminder_days: &[u32],
     report: &mut Page,
 ) -> AppResult<()> {
-    conn.execute_batch("SAVEPOINT sweep_key")?;
+    conn.batch("SAVEPOINT sweep_key")?;
     let result = (|| -> AppResult<()> {
         if c.expires_at <= now_ms {
             // Guarded: a concurrent sweeper may have done it a moment ago.
-            let changed = conn
-                .prepare_cached("UPDATE api_keys SET status = 'Expired' WHERE id = ?1 AND status = 'Active' AND expires_at <= ?2")?
-                .execute((c.id, now_ms))?;
+            let changed = api_keys::mark_expired(conn, c.id, now_ms)?;
             let (subject, body) = expiry_email(c);
             let message = NewMessage {
                 kind: MessageKind::KeyExpired,
@@ -225,7 +224,7 @@ fn sweep_key(
                 body: &body,
             };
             let written = outbox::enqueue(conn, &message, now_ms)?;
-            if changed == 1 {
+            if changed {
                 audit::record(
                     conn,
                     &Actor::system("expiry sweep"),
@@ -264,9 +263,9 @@ fn sweep_key(
         Ok(())
     })();
     match result {
-        Ok(()) => conn.execute_batch("RELEASE sweep_key")?,
+        Ok(()) => conn.batch("RELEASE sweep_key")?,
         Err(e) => {
-            conn.execute_batch("ROLLBACK TO sweep_key; RELEASE sweep_key")?;
+            conn.batch("ROLLBACK TO sweep_key; RELEASE sweep_key")?;
             log::error!("expiry sweep: key {} skipped, will be retried: {e}", c.guid);
         }
     }
@@ -328,7 +327,7 @@ pub fn sweep_blocking(
 }
 
 fn sweep_page(
-    conn: &Connection,
+    conn: &Conn<'_>,
     after: i64,
     now_ms: i64,
     reminder_days: &[u32],

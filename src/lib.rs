@@ -25,3 +25,4 @@ pub mod time;
 pub mod types;
 pub mod validate;
 pub mod vault;
+pub mod work;

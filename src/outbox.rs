@@ -2,10 +2,11 @@
 //! the change they announce. A UNIQUE (key, kind, expiry instant, days before)
 //! makes every notice exactly once, however often and by whom the sweep runs.
 
-use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::outbox::{self as repo, OutboxRow};
+use crate::db::{Conn, DbResult};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::query::since_and_limit;
 use crate::time::rfc3339;
@@ -54,25 +55,20 @@ pub struct NewMessage<'a> {
 }
 
 /// Writes the message unless this very notice exists already; true if written.
-pub fn enqueue(conn: &Connection, m: &NewMessage<'_>, now_ms: i64) -> rusqlite::Result<bool> {
-    let written = conn
-        .prepare_cached(
-            "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (api_key_guid, kind, expires_at, days_before) DO NOTHING",
-        )?
-        .execute(rusqlite::params![
-            Guid::new_random(),
-            m.kind.as_str(),
-            m.api_key_guid,
-            m.expires_at,
-            m.days_before,
-            m.to,
-            m.subject,
-            m.body,
-            now_ms
-        ])?;
-    Ok(written == 1)
+pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<bool> {
+    repo::enqueue(
+        conn,
+        &repo::NewMessage {
+            kind: m.kind.as_str(),
+            api_key_guid: m.api_key_guid,
+            expires_at: m.expires_at,
+            days_before: m.days_before,
+            to: m.to,
+            subject: m.subject,
+            body: m.body,
+        },
+        now_ms,
+    )
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -131,30 +127,28 @@ impl OutboxQuery {
     }
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
-    let kind: String = r.get(5)?;
-    Ok(OutboxMessage {
-        outbox_message_guid: r.get(0)?,
-        to: r.get(1)?,
-        subject: r.get(2)?,
-        body: r.get(3)?,
-        api_key_guid: r.get(4)?,
-        kind: if kind == "KeyExpired" {
-            MessageKind::KeyExpired
-        } else {
-            MessageKind::ExpiryReminder
-        },
-        created_at: rfc3339(r.get(6)?),
-    })
+impl From<OutboxRow> for OutboxMessage {
+    fn from(r: OutboxRow) -> Self {
+        OutboxMessage {
+            outbox_message_guid: r.guid,
+            to: r.to,
+            subject: r.subject,
+            body: r.body,
+            api_key_guid: r.api_key_guid,
+            kind: if r.kind == "KeyExpired" {
+                MessageKind::KeyExpired
+            } else {
+                MessageKind::ExpiryReminder
+            },
+            created_at: rfc3339(r.created_at),
+        }
+    }
 }
 
 /// Newest first.
-pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<OutboxMessage>> {
-    conn.prepare_cached(
-        "SELECT guid, to_address, subject, body, api_key_guid, kind, created_at FROM outbox
-         WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR created_at >= ?2)
-         ORDER BY id DESC LIMIT ?3",
-    )?
-    .query_map((f.kind, f.since_ms, f.limit), from_row)?
-    .collect()
+pub fn list(conn: &Conn<'_>, f: &Filter) -> DbResult<Vec<OutboxMessage>> {
+    Ok(repo::list(conn, f.kind, f.since_ms, f.limit)?
+        .into_iter()
+        .map(OutboxMessage::from)
+        .collect())
 }

@@ -28,7 +28,7 @@ pub async fn flush_last_used(state: &AppState) -> AppResult<usize> {
         .write(move |conn, after| {
             api_keys::store_last_used(conn, &pending)?;
             after.push(move || index.mark_flushed(&pending));
-            Ok(())
+            Ok::<_, crate::error::AppError>(())
         })
         .await?;
     Ok(count)

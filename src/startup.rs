@@ -43,7 +43,9 @@ impl Application {
         let address = listener.local_addr()?;
         let data = web::Data::new(state.clone());
         let dev = state.config.dev;
-        let api = routes::openapi::document(dev);
+        let api = web::Data::new(routes::openapi::OpenApiJson(web::Bytes::from(
+            serde_json::to_vec(&routes::openapi::document(dev)).map_err(std::io::Error::other)?,
+        )));
         let workers = if options.workers > 0 {
             options.workers
         } else {
@@ -57,11 +59,12 @@ impl Application {
         let app = move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(api.clone())
                 .app_data(routes::path_config())
                 .app_data(routes::query_config())
                 .wrap(from_fn(request_context))
                 .configure(|cfg| routes::configure(cfg, dev))
-                .configure(|cfg| routes::openapi::configure(cfg, api.clone()))
+                .configure(routes::openapi::configure)
                 .default_service(web::to(route_not_found))
         };
         // Assembled by hand rather than with `HttpServer` so that every

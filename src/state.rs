@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
 use crate::db::Database;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::body::BodyBudget;
 use crate::scheduler::Sweeper;
 
@@ -35,7 +35,7 @@ impl AppState {
         clock: Arc<Clock>,
         config: Config,
     ) -> AppResult<AppState> {
-        let index = db.read_blocking(|conn| Ok(AuthIndex::load(conn)?))?;
+        let index = db.read_blocking(|conn| Ok::<_, AppError>(AuthIndex::load(conn)?))?;
         let limiter = FailureLimiter::new(
             config.auth_failure_limit,
             Duration::from_secs(config.auth_failure_window_secs),

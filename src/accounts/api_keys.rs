@@ -3,25 +3,21 @@
 //! fields and deleted with it. The key text exists only in the responses of
 //! create and regenerate; the database keeps its keyed hash.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::conflict_from;
 use crate::audit::{self, Change};
-use crate::auth::Principal;
-use crate::auth::index::{AuthIndex, StoredStatus, load_entry};
+use crate::auth::index::load_entry;
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
-use crate::db::{AfterCommit, operators};
+use crate::db::operators;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
-use crate::types::Guid;
-use crate::types::{PermissionSet, permissions};
+use crate::types::{Guid, KeyStatus, PermissionSet, permissions};
 use crate::validate;
+use crate::work::Work;
 
 /// An API key as the API shows it. `Key` appears only in the responses of
 /// create and regenerate; `ContactLogin` is write-only and never appears.
@@ -110,12 +106,13 @@ pub struct ApiKeyInput {
     pub key: Option<serde_json::Value>,
 }
 
-pub fn status_of(row_status: StoredStatus, expires_at: Option<i64>, now_ms: i64) -> &'static str {
-    match row_status {
-        StoredStatus::Revoked => "Revoked",
+/// The status as the API shows it: a key past its expiry instant is Expired
+/// even before the sweep marks it.
+pub fn status_of(stored: KeyStatus, expires_at: Option<i64>, now_ms: i64) -> &'static str {
+    match stored {
+        KeyStatus::Revoked => "Revoked",
         _ if expires_at.is_some_and(|e| now_ms >= e) => "Expired",
-        StoredStatus::Expired => "Expired",
-        StoredStatus::Active => "Active",
+        other => other.as_str(),
     }
 }
 
@@ -291,8 +288,8 @@ fn validate(
 }
 
 /// A key can never grant more than it holds.
-fn require_within(caller: &Principal, wanted: PermissionSet, verb: &str) -> AppResult<()> {
-    let missing = wanted.missing_from(caller.permissions());
+fn require_within(caller: PermissionSet, wanted: PermissionSet, verb: &str) -> AppResult<()> {
+    let missing = wanted.missing_from(caller);
     if missing.is_empty() {
         return Ok(());
     }
@@ -306,8 +303,8 @@ fn require_within(caller: &Principal, wanted: PermissionSet, verb: &str) -> AppR
     ))
 }
 
-fn find(conn: &Connection, guid: Guid) -> AppResult<ApiKeyRow> {
-    repo::find_by_guid(conn, guid)?.ok_or_else(|| {
+fn find(w: &Work<'_>, guid: Guid) -> AppResult<ApiKeyRow> {
+    repo::find_by_guid(w.conn, guid)?.ok_or_else(|| {
         AppError::new(
             ErrorCode::ApiKeyNotFound,
             format!("No API key {guid}; GET /v4/ApiKey lists them."),
@@ -325,149 +322,97 @@ fn new_secret(hasher: &ApiKeyHasher) -> (KeySecret, String) {
     (secret, full.to_string())
 }
 
-fn refresh_index(
-    conn: &Connection,
-    key_id: i64,
-    index: &Arc<AuthIndex>,
-    after: &mut AfterCommit,
-) -> AppResult<()> {
-    let entry = load_entry(conn, key_id)?;
-    let index = index.clone();
-    after.push(move || index.upsert(entry));
-    Ok(())
+/// Once committed, authentication sees the key as it now is.
+fn refresh_index(w: &Work<'_>, key_id: i64) -> AppResult<()> {
+    let entry = load_entry(w.conn, key_id)?;
+    let index = w.state.auth.index.clone();
+    w.after_commit(move || index.upsert(entry))
 }
 
-/// What every write needs.
-pub struct Ctx<'a> {
-    pub conn: &'a Connection,
-    pub caller: &'a Principal,
-    pub now: DateTime<Utc>,
-    pub index: &'a Arc<AuthIndex>,
+fn live_last_used(w: &Work<'_>, row: &ApiKeyRow) -> Option<i64> {
+    w.state.auth.index.by_id(row.id).and_then(|e| e.last_used())
 }
 
-impl Ctx<'_> {
-    fn now_ms(&self) -> i64 {
-        self.now.timestamp_millis()
-    }
+fn history(w: &Work<'_>, guid: Guid, action: &str, details: String) -> AppResult<()> {
+    w.record(Change::new("ApiKey", guid, action, details))
+}
 
-    fn record(&self, change: Change<'_>) -> AppResult<()> {
-        audit::record(self.conn, &self.caller.actor(), self.now_ms(), change)?;
-        Ok(())
-    }
-
-    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
-        self.record(Change::new("ApiKey", guid, action, details))
-    }
-
-    /// Keys that hold more than the caller can only be managed by a key that
-    /// holds as much. A refusal is recorded in the key's history.
-    fn require_outranks(&self, row: &ApiKeyRow, verb: &str) -> AppResult<()> {
-        require_within(self.caller, row.effective_permissions(), verb).map_err(|e| {
-            let missing = row
-                .effective_permissions()
-                .missing_from(self.caller.permissions());
-            self.refuse(
-                Change::new(
-                    "ApiKey",
-                    row.guid,
-                    "Refused",
-                    format!(
-                        "{verb}: the caller's key lacks {}",
-                        missing.names().join(", ")
-                    ),
-                ),
-                e,
-            )
-        })
-    }
-
-    fn refuse(&self, change: Change<'_>, error: AppError) -> AppError {
-        audit::refuse(
-            self.conn,
-            &self.caller.actor(),
-            self.now_ms(),
-            change,
-            error,
-        )
-    }
-
-    /// Regenerating hands the key's identity to the caller, who receives the
-    /// new secret: the caller's own operator must already hold every section
-    /// right the key's operator holds (or be that operator).
-    fn require_section_rights_of(&self, row: &ApiKeyRow) -> AppResult<()> {
-        if row.operator_id == self.caller.operator_id() {
-            return Ok(());
-        }
-        let lacking =
-            section_rights_exceeding(self.conn, row.operator_id, self.caller.operator_id())?;
-        if lacking.is_empty() {
-            return Ok(());
-        }
-        let shown: Vec<String> = lacking
-            .iter()
-            .take(3)
-            .map(|(guid, right)| format!("{right} on {guid}"))
-            .collect();
-        let error = AppError::new(
-            ErrorCode::SectionRightsNotHeld,
-            format!(
-                "Regenerating gives you this key's new secret, and with it the key's vault \
-                 access; your own operator lacks {} section right(s) that the key's operator \
-                 holds ({}{}). Ask someone who holds them to regenerate it, or be granted them first.",
-                lacking.len(),
-                shown.join(", "),
-                if lacking.len() > shown.len() {
-                    ", …"
-                } else {
-                    ""
-                }
-            ),
-        );
-        Err(self.refuse(
+/// Keys that hold more than the caller can only be managed by a key that
+/// holds as much. A refusal is recorded in the key's history.
+fn require_outranks(w: &Work<'_>, row: &ApiKeyRow, verb: &str) -> AppResult<()> {
+    require_within(w.permissions(), row.effective_permissions(), verb).map_err(|e| {
+        let missing = row.effective_permissions().missing_from(w.permissions());
+        w.refuse(
             Change::new(
                 "ApiKey",
                 row.guid,
                 "Refused",
                 format!(
-                    "regenerate: the caller's operator lacks {} section right(s) the key holds",
-                    lacking.len()
+                    "{verb}: the caller's key lacks {}",
+                    missing.names().join(", ")
                 ),
             ),
-            error,
-        ))
+            e,
+        )
+    })
+}
+
+/// Regenerating hands the key's identity to the caller, who receives the new
+/// secret: the caller's own operator must already hold every section right
+/// the key's operator holds (or be that operator).
+fn require_section_rights_of(w: &Work<'_>, row: &ApiKeyRow) -> AppResult<()> {
+    let caller = w.operator_id()?;
+    if row.operator_id == caller {
+        return Ok(());
     }
+    let lacking = crate::db::rights::rights_exceeding(w.conn, row.operator_id, caller)?;
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    let right = |change: bool| {
+        if change {
+            "ChangeVaultSection"
+        } else {
+            "ViewVaultSection"
+        }
+    };
+    let shown: Vec<String> = lacking
+        .iter()
+        .take(3)
+        .map(|(guid, change)| format!("{} on {guid}", right(*change)))
+        .collect();
+    let error = AppError::new(
+        ErrorCode::SectionRightsNotHeld,
+        format!(
+            "Regenerating gives you this key's new secret, and with it the key's vault \
+             access; your own operator lacks {} section right(s) that the key's operator \
+             holds ({}{}). Ask someone who holds them to regenerate it, or be granted them first.",
+            lacking.len(),
+            shown.join(", "),
+            if lacking.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ),
+    );
+    Err(w.refuse(
+        Change::new(
+            "ApiKey",
+            row.guid,
+            "Refused",
+            format!(
+                "regenerate: the caller's operator lacks {} section right(s) the key holds",
+                lacking.len()
+            ),
+        ),
+        error,
+    ))
 }
 
-/// Sections where `holder` has a right (View, or Change) that `other` lacks,
-/// with the right's name.
-fn section_rights_exceeding(
-    conn: &Connection,
-    holder: i64,
-    other: i64,
-) -> AppResult<Vec<(Guid, &'static str)>> {
-    Ok(crate::db::sections::rights_exceeding(conn, holder, other)?
-        .into_iter()
-        .map(|(guid, change)| {
-            (
-                guid,
-                if change {
-                    "ChangeVaultSection"
-                } else {
-                    "ViewVaultSection"
-                },
-            )
-        })
-        .collect())
-}
-
-pub fn create(
-    ctx: &Ctx<'_>,
-    hasher: &ApiKeyHasher,
-    input: ApiKeyInput,
-    after: &mut AfterCommit,
-) -> AppResult<ApiKey> {
-    let valid = validate(input, ctx.now, true, None)?;
-    require_within(ctx.caller, valid.effective(), "create")?;
+pub fn create(w: &Work<'_>, input: ApiKeyInput) -> AppResult<ApiKey> {
+    let valid = validate(input, w.now, true, None)?;
+    require_within(w.permissions(), valid.effective(), "create")?;
     let login = valid.login.clone().unwrap_or_default();
     let operator = operators::NewOperator {
         guid: Guid::new_random(),
@@ -476,38 +421,33 @@ pub fn create(
         login: &login,
         is_active: true,
     };
-    let operator_id = operators::insert(ctx.conn, &operator, ctx.now_ms())
+    let operator_id = operators::insert(w.conn, &operator, w.now_ms())
         .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
-    let (secret, full) = new_secret(hasher);
+    let (secret, full) = new_secret(&w.state.keys.api_key_hasher);
     let guid = Guid::new_random();
     let id = repo::insert(
-        ctx.conn,
+        w.conn,
         guid,
         operator_id,
         &secret,
         &valid.details(),
-        ctx.now_ms(),
+        w.now_ms(),
     )?;
-    ctx.record(Change::new(
+    w.record(Change::new(
         "Operator",
         operator.guid,
         "Created",
         format!("For API key {guid}"),
     ))?;
-    ctx.history(guid, "Created", String::new())?;
-    refresh_index(ctx.conn, id, ctx.index, after)?;
-    let row = find(ctx.conn, guid)?;
-    let mut out = to_api(&row, ctx.now_ms(), None);
+    history(w, guid, "Created", String::new())?;
+    refresh_index(w, id)?;
+    let row = find(w, guid)?;
+    let mut out = to_api(&row, w.now_ms(), None);
     out.key = Some(full);
     Ok(out)
 }
 
-pub fn replace(
-    ctx: &Ctx<'_>,
-    guid: Guid,
-    input: ApiKeyInput,
-    after: &mut AfterCommit,
-) -> AppResult<()> {
+pub fn replace(w: &Work<'_>, guid: Guid, input: ApiKeyInput) -> AppResult<()> {
     if let Some(sent) = input.api_key_guid
         && sent != guid
     {
@@ -516,12 +456,12 @@ pub fn replace(
             format!("ApiKeyGuid {sent} in the body differs from {guid} in the path."),
         ));
     }
-    let row = find(ctx.conn, guid)?;
-    ctx.require_outranks(&row, "edit")?;
-    let valid = validate(input, ctx.now, false, row.expiration_date.as_deref())?;
-    require_within(ctx.caller, valid.effective(), "grant")?;
+    let row = find(w, guid)?;
+    require_outranks(w, &row, "edit")?;
+    let valid = validate(input, w.now, false, row.expiration_date.as_deref())?;
+    require_within(w.permissions(), valid.effective(), "grant")?;
 
-    let mut operator = operators::find_by_id(ctx.conn, row.operator_id)?;
+    let mut operator = operators::find_by_id(w.conn, row.operator_id)?;
     let mut changed: Vec<&str> = Vec::new();
     if operator.email != valid.email {
         changed.push("ContactEmail");
@@ -534,8 +474,7 @@ pub fn replace(
         operator.login = login.clone();
     }
     operator.full_name = valid.full_name();
-    operators::update(ctx.conn, &operator)
-        .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
+    operators::update(w.conn, &operator).map_err(conflict_from("ContactLogin", "ContactEmail"))?;
 
     for (field, differs) in [
         ("Name", row.name != valid.name),
@@ -556,77 +495,70 @@ pub fn replace(
             changed.push(field);
         }
     }
-    repo::update_details(ctx.conn, row.id, &valid.details(), ctx.now_ms())?;
-    ctx.history(guid, "Updated", audit::fields_changed(&changed))?;
-    refresh_index(ctx.conn, row.id, ctx.index, after)
+    repo::update_details(w.conn, row.id, &valid.details(), w.now_ms())?;
+    history(w, guid, "Updated", audit::fields_changed(&changed))?;
+    refresh_index(w, row.id)
 }
 
-pub fn revoke(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<ApiKey> {
-    let row = find(ctx.conn, guid)?;
-    ctx.require_outranks(&row, "revoke")?;
-    if row.status != StoredStatus::Revoked {
-        repo::revoke(ctx.conn, row.id, ctx.now_ms())?;
-        ctx.history(guid, "Revoked", String::new())?;
-        refresh_index(ctx.conn, row.id, ctx.index, after)?;
+pub fn revoke(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
+    let row = find(w, guid)?;
+    require_outranks(w, &row, "revoke")?;
+    if row.status != KeyStatus::Revoked {
+        repo::revoke(w.conn, row.id, w.now_ms())?;
+        history(w, guid, "Revoked", String::new())?;
+        refresh_index(w, row.id)?;
     }
-    let live = ctx.index.by_id(row.id).and_then(|e| e.last_used());
-    Ok(to_api(&find(ctx.conn, guid)?, ctx.now_ms(), live))
+    let row = find(w, guid)?;
+    Ok(to_api(&row, w.now_ms(), live_last_used(w, &row)))
 }
 
-pub fn regenerate(
-    ctx: &Ctx<'_>,
-    hasher: &ApiKeyHasher,
-    guid: Guid,
-    after: &mut AfterCommit,
-) -> AppResult<ApiKey> {
-    let row = find(ctx.conn, guid)?;
-    ctx.require_outranks(&row, "regenerate")?;
-    ctx.require_section_rights_of(&row)?;
-    let (secret, full) = new_secret(hasher);
-    repo::replace_secret(ctx.conn, row.id, &secret, ctx.now_ms())?;
-    ctx.history(guid, "Regenerated", String::new())?;
-    refresh_index(ctx.conn, row.id, ctx.index, after)?;
-    let live = ctx.index.by_id(row.id).and_then(|e| e.last_used());
-    let mut out = to_api(&find(ctx.conn, guid)?, ctx.now_ms(), live);
+pub fn regenerate(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
+    let row = find(w, guid)?;
+    require_outranks(w, &row, "regenerate")?;
+    require_section_rights_of(w, &row)?;
+    let (secret, full) = new_secret(&w.state.keys.api_key_hasher);
+    repo::replace_secret(w.conn, row.id, &secret, w.now_ms())?;
+    history(w, guid, "Regenerated", String::new())?;
+    refresh_index(w, row.id)?;
+    let row = find(w, guid)?;
+    let mut out = to_api(&row, w.now_ms(), live_last_used(w, &row));
     out.key = Some(full);
     Ok(out)
 }
 
 /// Deletes the key and the operator it acts as (with that operator's group
 /// memberships and section authorizations). History keeps the contact names.
-pub fn delete(ctx: &Ctx<'_>, guid: Guid, after: &mut AfterCommit) -> AppResult<()> {
-    let row = find(ctx.conn, guid)?;
-    ctx.require_outranks(&row, "delete")?;
+pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
+    let row = find(w, guid)?;
+    require_outranks(w, &row, "delete")?;
     crate::accounts::operators::ensure_not_last_administrator(
-        ctx.conn,
+        w,
         row.operator_id,
         "delete this API key (it would delete its operator)",
     )?;
-    repo::delete(ctx.conn, row.id)?;
-    if operators::api_key_count(ctx.conn, row.operator_id)? == 0 {
-        operators::delete(ctx.conn, row.operator_id)?;
-        ctx.record(Change::new(
+    repo::delete(w.conn, row.id)?;
+    if repo::count_for_operator(w.conn, row.operator_id)? == 0 {
+        operators::delete(w.conn, row.operator_id)?;
+        w.record(Change::new(
             "Operator",
             row.operator_guid,
             "Deleted",
             format!("With API key {guid}"),
         ))?;
     }
-    ctx.history(guid, "Deleted", String::new())?;
-    let index = ctx.index.clone();
-    after.push(move || index.remove(row.id));
-    Ok(())
+    history(w, guid, "Deleted", String::new())?;
+    let index = w.state.auth.index.clone();
+    w.after_commit(move || index.remove(row.id))
 }
 
-pub fn get(conn: &Connection, guid: Guid, now_ms: i64, index: &AuthIndex) -> AppResult<ApiKey> {
-    let row = find(conn, guid)?;
-    let live = index.by_id(row.id).and_then(|e| e.last_used());
-    Ok(to_api(&row, now_ms, live))
+pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
+    let row = find(w, guid)?;
+    Ok(to_api(&row, w.now_ms(), live_last_used(w, &row)))
 }
 
-pub fn list(conn: &Connection, now_ms: i64, index: &AuthIndex) -> AppResult<Vec<ApiKey>> {
-    Ok(repo::list(conn)?
+pub fn list(w: &Work<'_>) -> AppResult<Vec<ApiKey>> {
+    Ok(repo::list(w.conn)?
         .iter()
-        .map(|row| to_api(row, now_ms, index.by_id(row.id).and_then(|e| e.last_used())))
+        .map(|row| to_api(row, w.now_ms(), live_last_used(w, row)))
         .collect())
 }

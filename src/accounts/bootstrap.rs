@@ -3,17 +3,16 @@
 //! for Administrators, and a bootstrap API key holding every permission. The
 //! key text is returned once, for the caller to print.
 
-use rusqlite::Connection;
 use zeroize::Zeroizing;
 
-use crate::audit::{self, Actor, Change};
-use crate::auth::PermissionSet;
-use crate::crypto::{ApiKeyHasher, ApiKeyToken};
+use crate::audit::Change;
+use crate::crypto::ApiKeyToken;
 use crate::db::api_keys::{self, KeyDetails, KeySecret};
-use crate::db::sections::{self, Grantee};
-use crate::db::{groups, operators};
+use crate::db::{groups, operators, sections};
 use crate::error::AppResult;
-use crate::types::Guid;
+use crate::state::AppState;
+use crate::types::{AuthorizationType, Grantee, Guid, PermissionSet};
+use crate::work::{Caller, Work};
 
 pub const DEFAULT_SECTION: &str = "Vault items";
 
@@ -23,15 +22,10 @@ pub struct BootstrapKey {
 }
 
 /// Bootstraps a database that has not been bootstrapped yet; `None` if it was.
-pub fn ensure(
-    db: &crate::db::Database,
-    keys: &std::sync::Arc<crate::crypto::DerivedKeys>,
-    now_ms: i64,
-) -> AppResult<Option<BootstrapKey>> {
-    let keys = keys.clone();
-    db.write_blocking(move |conn, _| {
-        if needed(conn)? {
-            run(conn, &keys.api_key_hasher, now_ms).map(Some)
+pub fn ensure(state: &AppState) -> AppResult<Option<BootstrapKey>> {
+    state.write_blocking(Caller::System("init"), |w| {
+        if needed(w)? {
+            run(w).map(Some)
         } else {
             Ok(None)
         }
@@ -39,19 +33,14 @@ pub fn ensure(
 }
 
 /// True until the Administrators group exists.
-pub fn needed(conn: &Connection) -> AppResult<bool> {
-    Ok(groups::find_administrators(conn)?.is_none())
+pub fn needed(w: &Work<'_>) -> AppResult<bool> {
+    Ok(groups::find_administrators(w.conn)?.is_none())
 }
 
-pub fn run(conn: &Connection, hasher: &ApiKeyHasher, now_ms: i64) -> AppResult<BootstrapKey> {
-    let actor = Actor::system("init");
+pub fn run(w: &Work<'_>) -> AppResult<BootstrapKey> {
+    let (conn, now_ms) = (w.conn, w.now_ms());
     let history = |object_type: &str, guid: Guid, related: Option<Guid>, action: &str| {
-        audit::record(
-            conn,
-            &actor,
-            now_ms,
-            Change::new(object_type, guid, action, String::new()).within(related),
-        )
+        w.record(Change::new(object_type, guid, action, String::new()).within(related))
     };
 
     let group_guid = Guid::new_random();
@@ -73,7 +62,10 @@ pub fn run(conn: &Connection, hasher: &ApiKeyHasher, now_ms: i64) -> AppResult<B
     let section_guid = Guid::new_random();
     let section_id = sections::insert(conn, section_guid, DEFAULT_SECTION, now_ms)?;
     history("VaultSection", section_guid, None, "Created")?;
-    for kind in [sections::VIEW, sections::CHANGE] {
+    for kind in [
+        AuthorizationType::ViewVaultSection,
+        AuthorizationType::ChangeVaultSection,
+    ] {
         let guid = Guid::new_random();
         sections::insert_authorization(
             conn,
@@ -94,7 +86,7 @@ pub fn run(conn: &Connection, hasher: &ApiKeyHasher, now_ms: i64) -> AppResult<B
     let (token, full) = ApiKeyToken::generate();
     let secret = KeySecret {
         lookup_id: token.lookup_id().to_string(),
-        secret_hash: hasher.hash(&token),
+        secret_hash: w.state.keys.api_key_hasher.hash(&token),
         masked_key: token.masked(),
     };
     let details = KeyDetails {
@@ -108,7 +100,10 @@ pub fn run(conn: &Connection, hasher: &ApiKeyHasher, now_ms: i64) -> AppResult<B
         permissions: PermissionSet::all(),
     };
     let api_key_guid = Guid::new_random();
-    api_keys::insert(conn, api_key_guid, operator_id, &secret, &details, now_ms)?;
+    let key_id = api_keys::insert(conn, api_key_guid, operator_id, &secret, &details, now_ms)?;
+    let entry = crate::auth::index::load_entry(conn, key_id)?;
+    let index = w.state.auth.index.clone();
+    w.after_commit(move || index.upsert(entry))?;
     history("ApiKey", api_key_guid, None, "Created")?;
     Ok(BootstrapKey {
         api_key_guid,

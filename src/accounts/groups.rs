@@ -2,20 +2,18 @@
 //! Administrators group exists from `init`, cannot be deleted or renamed, and
 //! never loses its last active member.
 
-use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::operators::{self, ensure_not_last_administrator};
-use crate::accounts::unique_violation;
-use crate::audit::{self, Actor, Change};
-use crate::auth::PermissionSet;
+use crate::audit::{self, Change};
+use crate::db::DbError;
 use crate::db::groups::{self as repo, GroupRow};
 use crate::db::operators::OperatorRow;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::Guid;
 use crate::validate;
+use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -56,8 +54,8 @@ pub struct GroupMember {
     pub operator_guid: Guid,
 }
 
-pub fn find(conn: &Connection, guid: Guid) -> AppResult<GroupRow> {
-    repo::find_by_guid(conn, guid)?.ok_or_else(|| {
+pub fn find(w: &Work<'_>, guid: Guid) -> AppResult<GroupRow> {
+    repo::find_by_guid(w.conn, guid)?.ok_or_else(|| {
         AppError::new(
             ErrorCode::OperatorGroupNotFound,
             format!("No operator group {guid}; GET /v4/OperatorGroup lists them."),
@@ -65,8 +63,10 @@ pub fn find(conn: &Connection, guid: Guid) -> AppResult<GroupRow> {
     })
 }
 
-fn name_conflict(e: rusqlite::Error) -> AppError {
-    if unique_violation(&e).is_some_and(|c| c.ends_with(".description")) {
+fn name_conflict(e: DbError) -> AppError {
+    if e.unique_column()
+        .is_some_and(|c| c.ends_with(".description"))
+    {
         AppError::new(
             ErrorCode::GroupNameTaken,
             "Another operator group already has this Description; choose another.",
@@ -76,57 +76,41 @@ fn name_conflict(e: rusqlite::Error) -> AppError {
     }
 }
 
-pub struct Ctx<'a> {
-    pub conn: &'a Connection,
-    pub actor: Actor,
-    /// What the calling key may do: changing a stronger key's groups is refused.
-    pub caller_permissions: PermissionSet,
-    pub now: DateTime<Utc>,
+fn history(w: &Work<'_>, guid: Guid, action: &str, details: String) -> AppResult<()> {
+    w.record(Change::new("OperatorGroup", guid, action, details))
 }
 
-impl Ctx<'_> {
-    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
-        audit::record(
-            self.conn,
-            &self.actor,
-            self.now.timestamp_millis(),
-            Change::new("OperatorGroup", guid, action, details),
-        )?;
-        Ok(())
-    }
-
-    /// Adding an API key's operator to a group, or taking it out of one,
-    /// changes what that key can do: the caller must outrank the key. A
-    /// refusal is recorded in the group's history.
-    fn require_outranks_keys_of(
-        &self,
-        group: Guid,
-        op: &OperatorRow,
-        doing: &str,
-    ) -> AppResult<()> {
-        crate::accounts::require_outranks_keys_of(self.conn, self.caller_permissions, op.id, doing)
-            .map_err(|e| {
-                audit::refuse(
-                    self.conn,
-                    &self.actor,
-                    self.now.timestamp_millis(),
-                    Change::new(
-                        "OperatorGroup",
-                        group,
-                        "Refused",
-                        format!(
-                            "{doing} (operator {}): {}",
-                            op.guid,
-                            e.messages()[0].message
-                        ),
-                    ),
-                    e,
-                )
-            })
-    }
+/// Adding an API key's operator to a group, or taking it out of one, changes
+/// what that key can do: the caller must outrank the key. A refusal is
+/// recorded in the group's history.
+fn require_outranks_keys_of(
+    w: &Work<'_>,
+    group: Guid,
+    op: &OperatorRow,
+    doing: &str,
+) -> AppResult<()> {
+    crate::accounts::require_outranks_keys_of(w, op.id, doing).map_err(|e| {
+        let details = format!(
+            "{doing} (operator {}): {}",
+            op.guid,
+            e.messages()[0].message
+        );
+        w.refuse(Change::new("OperatorGroup", group, "Refused", details), e)
+    })
 }
 
-pub fn create(ctx: &Ctx<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
+pub fn list(w: &Work<'_>) -> AppResult<Vec<OperatorGroup>> {
+    Ok(repo::list(w.conn)?
+        .iter()
+        .map(OperatorGroup::from)
+        .collect())
+}
+
+pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<OperatorGroup> {
+    Ok(OperatorGroup::from(&find(w, guid)?))
+}
+
+pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
     if input.operator_group_guid.is_some() {
         return Err(AppError::new(
             ErrorCode::GuidNotSettable,
@@ -141,15 +125,8 @@ pub fn create(ctx: &Ctx<'_>, input: OperatorGroupInput) -> AppResult<OperatorGro
     }
     let description = validate::required_line("Description", input.description.as_deref(), 200)?;
     let guid = Guid::new_random();
-    repo::insert(
-        ctx.conn,
-        guid,
-        &description,
-        false,
-        ctx.now.timestamp_millis(),
-    )
-    .map_err(name_conflict)?;
-    ctx.history(guid, "Created", String::new())?;
+    repo::insert(w.conn, guid, &description, false, w.now_ms()).map_err(name_conflict)?;
+    history(w, guid, "Created", String::new())?;
     Ok(OperatorGroup {
         operator_group_guid: guid,
         description,
@@ -157,7 +134,7 @@ pub fn create(ctx: &Ctx<'_>, input: OperatorGroupInput) -> AppResult<OperatorGro
     })
 }
 
-pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult<()> {
+pub fn rename(w: &Work<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult<()> {
     if let Some(sent) = input.operator_group_guid
         && sent != guid
     {
@@ -166,7 +143,7 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
             format!("OperatorGroupGuid {sent} in the body differs from {guid} in the path."),
         ));
     }
-    let row = find(ctx.conn, guid)?;
+    let row = find(w, guid)?;
     if input
         .is_administrators_group
         .is_some_and(|a| a != row.is_administrators)
@@ -183,8 +160,9 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
             "The Administrators group cannot be renamed.",
         ));
     }
-    repo::rename(ctx.conn, row.id, &description).map_err(name_conflict)?;
-    ctx.history(
+    repo::rename(w.conn, row.id, &description).map_err(name_conflict)?;
+    history(
+        w,
         guid,
         "Updated",
         audit::fields_changed(if description != row.description {
@@ -195,60 +173,65 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: OperatorGroupInput) -> AppResult
     )
 }
 
-pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
-    let row = find(ctx.conn, guid)?;
+pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
+    let row = find(w, guid)?;
     if row.is_administrators {
         return Err(AppError::new(
             ErrorCode::AdministratorsGroupFixed,
             "The Administrators group cannot be deleted.",
         ));
     }
-    repo::delete(ctx.conn, row.id)?;
-    ctx.history(guid, "Deleted", String::new())
+    repo::delete(w.conn, row.id)?;
+    history(w, guid, "Deleted", String::new())
 }
 
-pub fn members(conn: &Connection, guid: Guid) -> AppResult<Vec<GroupMember>> {
-    let row = find(conn, guid)?;
-    Ok(repo::members(conn, row.id)?
+pub fn members(w: &Work<'_>, guid: Guid) -> AppResult<Vec<GroupMember>> {
+    let row = find(w, guid)?;
+    Ok(repo::members(w.conn, row.id)?
         .into_iter()
         .map(|operator_guid| GroupMember { operator_guid })
         .collect())
 }
 
-pub fn add_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<GroupMember> {
-    let group = find(ctx.conn, guid)?;
-    let op = operators::find(ctx.conn, operator_guid)?;
-    ctx.require_outranks_keys_of(guid, &op, "add this operator to the group")?;
-    if repo::is_member(ctx.conn, group.id, op.id)? {
+pub fn add_member(w: &Work<'_>, guid: Guid, operator_guid: Guid) -> AppResult<GroupMember> {
+    let group = find(w, guid)?;
+    let op = operators::find(w, operator_guid)?;
+    require_outranks_keys_of(w, guid, &op, "add this operator to the group")?;
+    if repo::is_member(w.conn, group.id, op.id)? {
         return Err(AppError::new(
             ErrorCode::AlreadyMember,
             format!("Operator {operator_guid} is already a member of this group."),
         ));
     }
-    repo::add_member(ctx.conn, group.id, op.id)?;
-    ctx.history(guid, "MemberAdded", format!("Operator {operator_guid}"))?;
+    repo::add_member(w.conn, group.id, op.id)?;
+    history(w, guid, "MemberAdded", format!("Operator {operator_guid}"))?;
     Ok(GroupMember { operator_guid })
 }
 
-pub fn remove_member(ctx: &Ctx<'_>, guid: Guid, operator_guid: Guid) -> AppResult<()> {
-    let group = find(ctx.conn, guid)?;
-    let op = operators::find(ctx.conn, operator_guid)?;
-    ctx.require_outranks_keys_of(guid, &op, "remove this operator from the group")?;
-    if !repo::is_member(ctx.conn, group.id, op.id)? {
+pub fn remove_member(w: &Work<'_>, guid: Guid, operator_guid: Guid) -> AppResult<()> {
+    let group = find(w, guid)?;
+    let op = operators::find(w, operator_guid)?;
+    require_outranks_keys_of(w, guid, &op, "remove this operator from the group")?;
+    if !repo::is_member(w.conn, group.id, op.id)? {
         return Err(AppError::new(
             ErrorCode::NotAMember,
             format!("Operator {operator_guid} is not a member of this group."),
         ));
     }
     if group.is_administrators {
-        if repo::member_count(ctx.conn, group.id)? <= 1 {
+        if repo::member_count(w.conn, group.id)? <= 1 {
             return Err(AppError::new(
                 ErrorCode::LastAdministrator,
                 "Cannot remove the last member of Administrators; add another member first.",
             ));
         }
-        ensure_not_last_administrator(ctx.conn, op.id, "remove this member")?;
+        ensure_not_last_administrator(w, op.id, "remove this member")?;
     }
-    repo::remove_member(ctx.conn, group.id, op.id)?;
-    ctx.history(guid, "MemberRemoved", format!("Operator {operator_guid}"))
+    repo::remove_member(w.conn, group.id, op.id)?;
+    history(
+        w,
+        guid,
+        "MemberRemoved",
+        format!("Operator {operator_guid}"),
+    )
 }

@@ -6,30 +6,17 @@ pub mod bootstrap;
 pub mod groups;
 pub mod operators;
 
-use rusqlite::Connection;
-
-use crate::auth::PermissionSet;
+use crate::db::DbError;
 use crate::error::{AppError, AppResult, ErrorCode};
-
-/// The column a UNIQUE constraint failure names, e.g. `operators.email`.
-pub fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
-    match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg))
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-        {
-            msg.strip_prefix("UNIQUE constraint failed: ")
-        }
-        _ => None,
-    }
-}
+use crate::work::Work;
 
 /// Turns a uniqueness failure on an operator's login or e-mail into a 409
 /// naming the field as the caller sent it.
 pub fn conflict_from(
     login_field: &'static str,
     email_field: &'static str,
-) -> impl Fn(rusqlite::Error) -> AppError {
-    move |e| match unique_violation(&e) {
+) -> impl Fn(DbError) -> AppError {
+    move |e| match e.unique_column() {
         Some(c) if c.ends_with(".login") => AppError::new(
             ErrorCode::LoginTaken,
             format!(
@@ -51,20 +38,16 @@ pub fn conflict_from(
 /// on the key. So the caller must outrank every such key exactly as
 /// `/v4/ApiKey` requires: hold every permission the key holds. Returns the
 /// refusal (not yet recorded) naming what is missing.
-pub fn require_outranks_keys_of(
-    conn: &Connection,
-    caller: PermissionSet,
-    operator_id: i64,
-    doing: &str,
-) -> AppResult<()> {
-    for (key, held) in crate::db::api_keys::acting_as(conn, operator_id)? {
-        let missing = held.missing_from(caller);
+pub fn require_outranks_keys_of(w: &Work<'_>, operator_id: i64, doing: &str) -> AppResult<()> {
+    for key in crate::db::api_keys::acting_as(w.conn, operator_id)? {
+        let missing = key.effective_permissions().missing_from(w.permissions());
         if !missing.is_empty() {
             return Err(AppError::new(
                 ErrorCode::PermissionNotHeld,
                 format!(
-                    "You cannot {doing}: this operator is the identity of API key {key}, which \
+                    "You cannot {doing}: this operator is the identity of API key {}, which \
                      holds permissions your own key lacks ({}). Use a key that holds them.",
+                    key.guid,
                     missing.names().join(", ")
                 ),
             ));

@@ -1,21 +1,16 @@
 //! Operators (Uptrends naming). Administrators is never left without an
 //! active member: deleting or deactivating its last one is refused.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::conflict_from;
-use crate::audit::{self, Actor, Change};
-use crate::auth::{AuthIndex, PermissionSet};
-use crate::db::AfterCommit;
+use crate::audit::{self, Change};
 use crate::db::operators::{self as repo, NewOperator, OperatorRow};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::Guid;
 use crate::validate;
+use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -63,22 +58,18 @@ pub fn not_found(guid: Guid) -> AppError {
     )
 }
 
-pub fn find(conn: &Connection, guid: Guid) -> AppResult<OperatorRow> {
-    repo::find_by_guid(conn, guid)?.ok_or_else(|| not_found(guid))
+pub fn find(w: &Work<'_>, guid: Guid) -> AppResult<OperatorRow> {
+    repo::find_by_guid(w.conn, guid)?.ok_or_else(|| not_found(guid))
 }
 
 /// Refuses when removing `operator_id` from the active administrators would
 /// leave none.
-pub fn ensure_not_last_administrator(
-    conn: &Connection,
-    operator_id: i64,
-    doing: &str,
-) -> AppResult<()> {
-    if !repo::is_administrator(conn, operator_id)? {
+pub fn ensure_not_last_administrator(w: &Work<'_>, operator_id: i64, doing: &str) -> AppResult<()> {
+    if !crate::db::rights::is_administrator(w.conn, operator_id)? {
         return Ok(());
     }
-    let op = repo::find_by_id(conn, operator_id)?;
-    let (_, active) = repo::administrators(conn)?;
+    let op = repo::find_by_id(w.conn, operator_id)?;
+    let (_, active) = crate::db::rights::administrators(w.conn)?;
     if !op.is_active || active > 1 {
         return Ok(());
     }
@@ -92,44 +83,16 @@ pub fn ensure_not_last_administrator(
     ))
 }
 
-pub struct Ctx<'a> {
-    pub conn: &'a Connection,
-    pub actor: Actor,
-    /// What the calling key may do: acting on a stronger key's operator is refused.
-    pub caller_permissions: PermissionSet,
-    pub now: DateTime<Utc>,
-    pub index: &'a Arc<AuthIndex>,
+fn history(w: &Work<'_>, guid: Guid, action: &str, details: String) -> AppResult<()> {
+    w.record(Change::new("Operator", guid, action, details))
 }
 
-impl Ctx<'_> {
-    fn history(&self, guid: Guid, action: &str, details: String) -> AppResult<()> {
-        audit::record(
-            self.conn,
-            &self.actor,
-            self.now.timestamp_millis(),
-            Change::new("Operator", guid, action, details),
-        )?;
-        Ok(())
-    }
-
-    /// `require_outranks_keys_of`, with a refusal recorded in the operator's history.
-    fn require_outranks_keys_of(&self, row: &OperatorRow, doing: &str) -> AppResult<()> {
-        crate::accounts::require_outranks_keys_of(self.conn, self.caller_permissions, row.id, doing)
-            .map_err(|e| {
-                audit::refuse(
-                    self.conn,
-                    &self.actor,
-                    self.now.timestamp_millis(),
-                    Change::new(
-                        "Operator",
-                        row.guid,
-                        "Refused",
-                        format!("{doing}: {}", e.messages()[0].message),
-                    ),
-                    e,
-                )
-            })
-    }
+/// `require_outranks_keys_of`, with a refusal recorded in the operator's history.
+fn require_outranks_keys_of(w: &Work<'_>, row: &OperatorRow, doing: &str) -> AppResult<()> {
+    crate::accounts::require_outranks_keys_of(w, row.id, doing).map_err(|e| {
+        let details = format!("{doing}: {}", e.messages()[0].message);
+        w.refuse(Change::new("Operator", row.guid, "Refused", details), e)
+    })
 }
 
 fn check_guid(sent: Option<Guid>, guid: Guid) -> AppResult<()> {
@@ -142,7 +105,15 @@ fn check_guid(sent: Option<Guid>, guid: Guid) -> AppResult<()> {
     }
 }
 
-pub fn create(ctx: &Ctx<'_>, input: OperatorInput) -> AppResult<Operator> {
+pub fn list(w: &Work<'_>) -> AppResult<Vec<Operator>> {
+    Ok(repo::list(w.conn)?.iter().map(Operator::from).collect())
+}
+
+pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<Operator> {
+    Ok(Operator::from(&find(w, guid)?))
+}
+
+pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
     if input.operator_guid.is_some() {
         return Err(AppError::new(
             ErrorCode::GuidNotSettable,
@@ -160,22 +131,15 @@ pub fn create(ctx: &Ctx<'_>, input: OperatorInput) -> AppResult<Operator> {
         login: &login,
         is_active: input.is_active.unwrap_or(true),
     };
-    let id = repo::insert(ctx.conn, &new, ctx.now.timestamp_millis())
-        .map_err(conflict_from("Login", "Email"))?;
-    ctx.history(guid, "Created", String::new())?;
-    Ok(Operator::from(&repo::find_by_id(ctx.conn, id)?))
+    let id = repo::insert(w.conn, &new, w.now_ms()).map_err(conflict_from("Login", "Email"))?;
+    history(w, guid, "Created", String::new())?;
+    Ok(Operator::from(&repo::find_by_id(w.conn, id)?))
 }
 
 /// PUT (`partial` false: FullName, Email, Login required) or PATCH.
-pub fn update(
-    ctx: &Ctx<'_>,
-    guid: Guid,
-    input: OperatorInput,
-    partial: bool,
-    after: &mut AfterCommit,
-) -> AppResult<()> {
+pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> AppResult<()> {
     check_guid(input.operator_guid, guid)?;
-    let mut row = find(ctx.conn, guid)?;
+    let mut row = find(w, guid)?;
     let before = row.clone();
     if !partial || input.full_name.is_some() {
         row.full_name = validate::required_line("FullName", input.full_name.as_deref(), 200)?;
@@ -198,12 +162,12 @@ pub fn update(
         (before.login != row.login, "change this operator's Login"),
     ];
     for (_, doing) in takes_over_a_key.iter().filter(|(acts, _)| *acts) {
-        ctx.require_outranks_keys_of(&before, doing)?;
+        require_outranks_keys_of(w, &before, doing)?;
     }
     if before.is_active && !row.is_active {
-        ensure_not_last_administrator(ctx.conn, row.id, "deactivate this operator")?;
+        ensure_not_last_administrator(w, row.id, "deactivate this operator")?;
     }
-    repo::update(ctx.conn, &row).map_err(conflict_from("Login", "Email"))?;
+    repo::update(w.conn, &row).map_err(conflict_from("Login", "Email"))?;
     let mut changed = Vec::new();
     for (field, differs) in [
         ("FullName", before.full_name != row.full_name),
@@ -215,25 +179,25 @@ pub fn update(
             changed.push(field);
         }
     }
-    ctx.history(guid, "Updated", audit::fields_changed(&changed))?;
+    history(w, guid, "Updated", audit::fields_changed(&changed))?;
     if before.is_active != row.is_active {
-        let (index, id, active) = (ctx.index.clone(), row.id, row.is_active);
-        after.push(move || index.set_operator_active(id, active));
+        let (index, id, active) = (w.state.auth.index.clone(), row.id, row.is_active);
+        w.after_commit(move || index.set_operator_active(id, active))?;
     }
     Ok(())
 }
 
-pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
-    let row = find(ctx.conn, guid)?;
-    ctx.require_outranks_keys_of(&row, "delete this operator")?;
-    if repo::api_key_count(ctx.conn, row.id)? > 0 {
+pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
+    let row = find(w, guid)?;
+    require_outranks_keys_of(w, &row, "delete this operator")?;
+    if crate::db::api_keys::count_for_operator(w.conn, row.id)? > 0 {
         return Err(AppError::new(
             ErrorCode::OperatorHasApiKey,
             "This operator is an API key's identity; delete the key instead (DELETE /v4/ApiKey/{guid}), \
              which deletes its operator too.",
         ));
     }
-    ensure_not_last_administrator(ctx.conn, row.id, "delete this operator")?;
-    repo::delete(ctx.conn, row.id)?;
-    ctx.history(guid, "Deleted", String::new())
+    ensure_not_last_administrator(w, row.id, "delete this operator")?;
+    repo::delete(w.conn, row.id)?;
+    history(w, guid, "Deleted", String::new())
 }

@@ -12,27 +12,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use rusqlite::Connection;
-
-use crate::types::Guid;
-use crate::types::PermissionSet;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoredStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl StoredStatus {
-    pub fn parse(text: &str) -> StoredStatus {
-        match text {
-            "Revoked" => StoredStatus::Revoked,
-            "Expired" => StoredStatus::Expired,
-            _ => StoredStatus::Active,
-        }
-    }
-}
+use crate::db::api_keys::{self, ApiKeyRow};
+use crate::db::{Conn, DbResult};
+use crate::types::{Guid, KeyStatus, PermissionSet};
 
 /// One key, as authentication sees it.
 #[derive(Debug)]
@@ -69,42 +51,30 @@ impl KeyEntry {
     }
 }
 
-const ENTRY_COLUMNS: &str = "k.id, k.guid, k.lookup_id, k.secret_hash, k.status, k.expires_at,
-    k.enable_permissions, k.permissions, k.operator_id, o.is_active, k.contact_first_name,
-    k.contact_last_name, k.last_used_at";
-
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEntry> {
-    let hash: Vec<u8> = r.get(3)?;
-    let mut secret_hash = [0u8; 32];
-    if hash.len() == 32 {
-        secret_hash.copy_from_slice(&hash);
+impl From<&ApiKeyRow> for KeyEntry {
+    fn from(row: &ApiKeyRow) -> Self {
+        let last_used = row.last_used_at.unwrap_or(0);
+        KeyEntry {
+            id: row.id,
+            guid: row.guid,
+            lookup_id: row.lookup_id.clone(),
+            secret_hash: row.secret_hash,
+            revoked: row.status == KeyStatus::Revoked,
+            expires_at: row.expires_at,
+            permissions: row.effective_permissions(),
+            operator_id: row.operator_id,
+            operator_active: AtomicBool::new(row.operator_active),
+            contact_first_name: row.contact_first_name.clone(),
+            contact_last_name: row.contact_last_name.clone(),
+            last_used: AtomicI64::new(last_used),
+            last_used_stored: AtomicI64::new(last_used),
+        }
     }
-    let last_used: Option<i64> = r.get(12)?;
-    let enable: bool = r.get(6)?;
-    let stored: String = r.get(7)?;
-    Ok(KeyEntry {
-        id: r.get(0)?,
-        guid: r.get(1)?,
-        lookup_id: r.get(2)?,
-        secret_hash,
-        revoked: StoredStatus::parse(&r.get::<_, String>(4)?) == StoredStatus::Revoked,
-        expires_at: r.get(5)?,
-        permissions: PermissionSet::effective(enable, PermissionSet::from_storage(&stored)),
-        operator_id: r.get(8)?,
-        operator_active: AtomicBool::new(r.get(9)?),
-        contact_first_name: r.get(10)?,
-        contact_last_name: r.get(11)?,
-        last_used: AtomicI64::new(last_used.unwrap_or(0)),
-        last_used_stored: AtomicI64::new(last_used.unwrap_or(0)),
-    })
 }
 
 /// Reads one key's entry (inside the transaction that changed it).
-pub fn load_entry(conn: &Connection, key_id: i64) -> rusqlite::Result<KeyEntry> {
-    conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id WHERE k.id = ?1"
-    ))?
-    .query_row([key_id], entry_from_row)
+pub fn load_entry(conn: &Conn<'_>, key_id: i64) -> DbResult<KeyEntry> {
+    Ok(KeyEntry::from(&api_keys::find_by_id(conn, key_id)?))
 }
 
 #[derive(Debug, Default)]
@@ -132,13 +102,10 @@ pub struct AuthIndex {
 }
 
 impl AuthIndex {
-    pub fn load(conn: &Connection) -> rusqlite::Result<AuthIndex> {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM api_keys k JOIN operators o ON o.id = k.operator_id"
-        ))?;
+    pub fn load(conn: &Conn<'_>) -> DbResult<AuthIndex> {
         let mut maps = Maps::default();
-        for entry in stmt.query_map([], entry_from_row)? {
-            maps.insert(Arc::new(entry?));
+        for row in api_keys::list(conn)? {
+            maps.insert(Arc::new(KeyEntry::from(&row)));
         }
         Ok(AuthIndex {
             maps: RwLock::new(maps),

@@ -2,12 +2,10 @@
 //! API-key permissions, and the operator rights that form the second layer of
 //! every decision (SPEC §3).
 
-pub mod access;
 pub mod index;
 pub mod principal;
 pub mod rate_limit;
 
 pub use crate::types::{Permission, PermissionSet};
-pub use access::{OperatorContext, SectionRights};
 pub use index::AuthIndex;
 pub use principal::{Authenticator, Principal};

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use futures_util::future::{Ready, ready};
 
@@ -20,8 +20,9 @@ use super::rate_limit::FailureLimiter;
 use crate::audit::Actor;
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::rules::{Requires, RouteRule};
 use crate::state::AppState;
-use crate::types::{Permission, PermissionSet};
+use crate::types::PermissionSet;
 
 /// Everything authentication needs, shared by the workers.
 pub struct Authenticator {
@@ -44,6 +45,8 @@ impl Authenticator {
 #[derive(Debug, Clone)]
 pub struct Principal {
     key: Arc<KeyEntry>,
+    /// What the route being called needs (set by `http::rules::guard`).
+    route: RouteRule,
 }
 
 pub fn unauthenticated() -> AppError {
@@ -56,19 +59,28 @@ pub fn unauthenticated() -> AppError {
 }
 
 impl Principal {
-    pub fn require(&self, p: Permission) -> AppResult<()> {
-        if self.key.permissions.contains(p) {
-            Ok(())
-        } else {
-            Err(AppError::new(
+    /// The principal for a route: refused (403, naming the permission) when
+    /// the key lacks the permission the route is declared with.
+    pub fn for_route(mut self, rule: RouteRule) -> AppResult<Principal> {
+        if let Some(p) = rule.permission
+            && !self.key.permissions.contains(p)
+        {
+            return Err(AppError::new(
                 ErrorCode::MissingPermission,
                 format!(
                     "This API key lacks the permission {p}. An administrator can add it to the \
                      key's Permissions (PUT /v4/ApiKey/{}).",
                     self.key.guid
                 ),
-            ))
+            ));
         }
+        self.route = rule;
+        Ok(self)
+    }
+
+    /// The operator right the route being called is declared to need.
+    pub fn route_requires(&self) -> Requires {
+        self.route.requires
     }
 
     pub fn permissions(&self) -> PermissionSet {
@@ -98,7 +110,13 @@ impl Principal {
 
     /// For tests and tools that construct one directly.
     pub fn from_entry(key: Arc<KeyEntry>) -> Self {
-        Principal { key }
+        Principal {
+            key,
+            route: RouteRule {
+                permission: None,
+                requires: Requires::None,
+            },
+        }
     }
 }
 
@@ -210,14 +228,20 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         ));
     }
     entry.touch(now);
-    Ok(Principal { key: entry })
+    Ok(Principal::from_entry(entry))
 }
 
+/// Handlers take the `Principal` that `http::rules::guard` authenticated for
+/// the route (and checked against its permission).
 impl FromRequest for Principal {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(
+            req.extensions().get::<Principal>().cloned().ok_or_else(|| {
+                AppError::internal("a route declared without a key takes a Principal")
+            }),
+        )
     }
 }

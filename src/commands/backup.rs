@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::datadir;
-use crate::db::backup::copy_database;
-use crate::db::{ConnectionSettings, Location, connection::is_wrong_key};
+use crate::db::backup::{copy_database, open_source};
+use crate::db::{ConnectionSettings, OpenError};
 use crate::fsutil;
 
 pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
@@ -36,23 +36,13 @@ pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
         config.durability,
         std::time::Duration::from_millis(config.busy_timeout_ms),
     );
-    let source = settings
-        .open(&Location::File(database))
-        .map_err(|e| CliError::failed(e.to_string()))?;
-    source
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(|e| {
-            if is_wrong_key(&e) {
-                CliError {
-                    code: 3,
-                    message: "coffre.db cannot be decrypted with this keyring".into(),
-                }
-            } else {
-                CliError::failed(format!("cannot read the database: {e}"))
-            }
-        })?;
+    let source = open_source(&settings, &database).map_err(|e| match e {
+        OpenError::WrongKey => CliError {
+            code: 3,
+            message: "coffre.db cannot be decrypted with this keyring".into(),
+        },
+        other => CliError::failed(format!("cannot read the database: {other}")),
+    })?;
 
     fsutil::create_private_dir(&dir)
         .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::datadir;
 use crate::db::Location;
+use crate::state::AppState;
 
 pub fn run(config: Config, json: bool) -> Result<(), CliError> {
     if config.dev {
@@ -17,8 +18,13 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
         ));
     }
     let keys = Arc::new(datadir::initialize(&config)?);
-    let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
-    let created = bootstrap::ensure(&db, &keys, Clock::system().now_millis());
+    let db = Arc::new(datadir::open_database(
+        &config,
+        &keys,
+        Location::File(config.database_path()),
+    )?);
+    let state = AppState::new(db.clone(), keys, Arc::new(Clock::system()), config.clone())?;
+    let created = bootstrap::ensure(&state);
     db.shutdown();
     let Some(boot) = created? else {
         return Err(CliError::failed(

@@ -14,7 +14,8 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
     }
     let keys = datadir::unlock(&config)?.1.derive();
     let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
-    let messages = db.read_blocking(|conn| Ok(outbox::list(conn, &Filter::all())?));
+    let messages = db
+        .read_blocking(|conn| Ok::<_, crate::error::AppError>(outbox::list(conn, &Filter::all())?));
     db.shutdown();
     let messages = messages?;
     if json {

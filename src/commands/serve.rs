@@ -30,12 +30,11 @@ pub fn run(config: Config) -> Result<(), CliError> {
     };
     let keys = Arc::new(keys);
     let db = Arc::new(datadir::open_database(&config, &keys, location)?);
-    let clock = Arc::new(Clock::system());
+    let state = AppState::new(db, keys, Arc::new(Clock::system()), config.clone())?;
     // Printed once, before the listening line, for scripts and harnesses to pick up.
-    if let Some(boot) = bootstrap::ensure(&db, &keys, clock.now_millis())? {
+    if let Some(boot) = bootstrap::ensure(&state)? {
         println!("coffre bootstrap key: {}", boot.key.as_str());
     }
-    let state = AppState::new(db, keys, clock, config.clone())?;
 
     let system = actix_web::rt::System::new();
     let result = system.block_on(async move {

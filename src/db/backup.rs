@@ -9,6 +9,18 @@ use rusqlite::backup::{Backup, StepResult};
 
 use super::connection::{ConnectionSettings, Location};
 
+/// Opens the database to copy and proves the key reads it.
+pub fn open_source(
+    settings: &ConnectionSettings,
+    path: &Path,
+) -> Result<Connection, super::OpenError> {
+    let source = settings.open(&Location::File(path.to_path_buf()))?;
+    source.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(source)
+}
+
 /// Copies `source` into a new database file at `dest` (which must not exist),
 /// then checks the copy reads back whole.
 pub fn copy_database(

@@ -1,7 +1,6 @@
-//! `operator_groups` and their members, as rows.
+//! `operator_groups` and `group_members`, as rows.
 
-use rusqlite::{Connection, OptionalExtension, Row};
-
+use super::{Conn, DbResult, Row};
 use crate::types::Guid;
 
 #[derive(Debug, Clone)]
@@ -12,9 +11,9 @@ pub struct GroupRow {
     pub is_administrators: bool,
 }
 
-const COLUMNS: &str = "id, guid, description, is_administrators";
+const SELECT: &str = "SELECT id, guid, description, is_administrators FROM operator_groups";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
+fn from_row(r: &Row<'_>) -> DbResult<GroupRow> {
     Ok(GroupRow {
         id: r.get(0)?,
         guid: r.get(1)?,
@@ -23,85 +22,87 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
     })
 }
 
-pub fn find_by_guid(conn: &Connection, guid: Guid) -> rusqlite::Result<Option<GroupRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM operator_groups WHERE guid = ?1"
-    ))?
-    .query_row([guid], from_row)
-    .optional()
+pub fn find_by_guid(conn: &Conn<'_>, guid: Guid) -> DbResult<Option<GroupRow>> {
+    conn.query_opt(&format!("{SELECT} WHERE guid = ?1"), &[&guid], from_row)
 }
 
-pub fn find_administrators(conn: &Connection) -> rusqlite::Result<Option<GroupRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM operator_groups WHERE is_administrators = 1"
-    ))?
-    .query_row([], from_row)
-    .optional()
+pub fn find_administrators(conn: &Conn<'_>) -> DbResult<Option<GroupRow>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE is_administrators = ?1"),
+        &[&true],
+        from_row,
+    )
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<GroupRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM operator_groups ORDER BY id"
-    ))?
-    .query_map([], from_row)?
-    .collect()
+pub fn list(conn: &Conn<'_>) -> DbResult<Vec<GroupRow>> {
+    conn.query_all(&format!("{SELECT} ORDER BY id"), &[], from_row)
 }
 
 pub fn insert(
-    conn: &Connection,
+    conn: &Conn<'_>,
     guid: Guid,
     description: &str,
     is_administrators: bool,
     now_ms: i64,
-) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO operator_groups (guid, description, is_administrators, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute((guid, description, is_administrators, now_ms))?;
-    Ok(conn.last_insert_rowid())
+) -> DbResult<i64> {
+    conn.query_one(
+        "INSERT INTO operator_groups (guid, description, is_administrators, created_at)
+         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        &[&guid, &description, &is_administrators, &now_ms],
+        |r| r.get(0),
+    )
 }
 
-pub fn rename(conn: &Connection, id: i64, description: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE operator_groups SET description = ?2 WHERE id = ?1")?
-        .execute((id, description))?;
+pub fn rename(conn: &Conn<'_>, id: i64, description: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE operator_groups SET description = ?2 WHERE id = ?1",
+        &[&id, &description],
+    )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM operator_groups WHERE id = ?1")?
-        .execute([id])?;
+pub fn delete(conn: &Conn<'_>, id: i64) -> DbResult<()> {
+    conn.execute("DELETE FROM operator_groups WHERE id = ?1", &[&id])?;
     Ok(())
 }
 
-pub fn members(conn: &Connection, group_id: i64) -> rusqlite::Result<Vec<Guid>> {
-    conn.prepare_cached(
+pub fn members(conn: &Conn<'_>, group_id: i64) -> DbResult<Vec<Guid>> {
+    conn.query_all(
         "SELECT o.guid FROM group_members m JOIN operators o ON o.id = m.operator_id
          WHERE m.group_id = ?1 ORDER BY o.id",
-    )?
-    .query_map([group_id], |r| r.get(0))?
-    .collect()
+        &[&group_id],
+        |r| r.get(0),
+    )
 }
 
-pub fn is_member(conn: &Connection, group_id: i64, operator_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
+pub fn is_member(conn: &Conn<'_>, group_id: i64, operator_id: i64) -> DbResult<bool> {
+    conn.query_one(
         "SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?1 AND operator_id = ?2)",
-    )?
-    .query_row((group_id, operator_id), |r| r.get(0))
+        &[&group_id, &operator_id],
+        |r| r.get(0),
+    )
 }
 
-pub fn add_member(conn: &Connection, group_id: i64, operator_id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO group_members (group_id, operator_id) VALUES (?1, ?2)")?
-        .execute((group_id, operator_id))?;
+pub fn add_member(conn: &Conn<'_>, group_id: i64, operator_id: i64) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO group_members (group_id, operator_id) VALUES (?1, ?2)",
+        &[&group_id, &operator_id],
+    )?;
     Ok(())
 }
 
-pub fn remove_member(conn: &Connection, group_id: i64, operator_id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND operator_id = ?2")?
-        .execute((group_id, operator_id))?;
+pub fn remove_member(conn: &Conn<'_>, group_id: i64, operator_id: i64) -> DbResult<()> {
+    conn.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND operator_id = ?2",
+        &[&group_id, &operator_id],
+    )?;
     Ok(())
 }
 
-pub fn member_count(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM group_members WHERE group_id = ?1")?
-        .query_row([group_id], |r| r.get(0))
+pub fn member_count(conn: &Conn<'_>, group_id: i64) -> DbResult<i64> {
+    conn.query_one(
+        "SELECT count(*) FROM group_members WHERE group_id = ?1",
+        &[&group_id],
+        |r| r.get(0),
+    )
 }

@@ -1,8 +1,41 @@
-//! Reading `history` (writing is `audit::record`).
+//! `history`: written in the same transaction as the change it records, read
+//! newest first.
 
-use rusqlite::{Connection, Row};
-
+use super::{Conn, DbResult, Row};
 use crate::types::Guid;
+
+/// A line to write.
+pub struct NewHistory<'a> {
+    pub at: i64,
+    pub object_type: &'a str,
+    pub object_guid: Guid,
+    pub related_guid: Option<Guid>,
+    pub action: &'a str,
+    pub api_key_guid: Option<Guid>,
+    pub contact_first_name: &'a str,
+    pub contact_last_name: &'a str,
+    pub details: &'a str,
+}
+
+pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO history (at, object_type, object_guid, related_guid, action, api_key_guid,
+                              contact_first_name, contact_last_name, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &[
+            &h.at,
+            &h.object_type,
+            &h.object_guid,
+            &h.related_guid,
+            &h.action,
+            &h.api_key_guid,
+            &h.contact_first_name,
+            &h.contact_last_name,
+            &h.details,
+        ],
+    )?;
+    Ok(())
+}
 
 #[derive(Debug, Clone)]
 pub struct HistoryRow {
@@ -21,7 +54,7 @@ pub struct HistoryRow {
 const SELECT: &str = "SELECT id, at, object_type, object_guid, related_guid, action, api_key_guid,
     contact_first_name, contact_last_name, details FROM history";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
     Ok(HistoryRow {
         id: r.get(0)?,
         at: r.get(1)?,
@@ -44,36 +77,42 @@ pub struct Filter {
 }
 
 /// Everything, newest first.
-pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<HistoryRow>> {
-    conn.prepare_cached(&format!(
-        "{SELECT} WHERE (?1 IS NULL OR object_type = ?1) AND (?2 IS NULL OR at >= ?2)
-         ORDER BY id DESC LIMIT ?3"
-    ))?
-    .query_map((&f.object_type, f.since_ms, f.limit), from_row)?
-    .collect()
+pub fn list(conn: &Conn<'_>, f: &Filter) -> DbResult<Vec<HistoryRow>> {
+    conn.query_all(
+        &format!(
+            "{SELECT} WHERE (?1 IS NULL OR object_type = ?1) AND (?2 IS NULL OR at >= ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[&f.object_type, &f.since_ms, &f.limit],
+        from_row,
+    )
 }
 
 /// One object's history: changes to it and, for a section, to its items and
 /// authorizations (`related_guid`).
-pub fn for_object(conn: &Connection, guid: Guid, f: &Filter) -> rusqlite::Result<Vec<HistoryRow>> {
-    conn.prepare_cached(&format!(
-        "{SELECT} WHERE id IN (SELECT id FROM history WHERE object_guid = ?1
-                              UNION SELECT id FROM history WHERE related_guid = ?1)
-           AND (?2 IS NULL OR at >= ?2)
-         ORDER BY id DESC LIMIT ?3"
-    ))?
-    .query_map((guid, f.since_ms, f.limit), from_row)?
-    .collect()
+pub fn for_object(conn: &Conn<'_>, guid: Guid, f: &Filter) -> DbResult<Vec<HistoryRow>> {
+    conn.query_all(
+        &format!(
+            "{SELECT} WHERE id IN (SELECT id FROM history WHERE object_guid = ?1
+                                  UNION SELECT id FROM history WHERE related_guid = ?1)
+               AND (?2 IS NULL OR at >= ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[&guid, &f.since_ms, &f.limit],
+        from_row,
+    )
 }
 
 /// What an API key did, and what was done to it.
-pub fn for_api_key(conn: &Connection, guid: Guid, f: &Filter) -> rusqlite::Result<Vec<HistoryRow>> {
-    conn.prepare_cached(&format!(
-        "{SELECT} WHERE id IN (SELECT id FROM history WHERE api_key_guid = ?1
-                              UNION SELECT id FROM history WHERE object_guid = ?1)
-           AND (?2 IS NULL OR at >= ?2)
-         ORDER BY id DESC LIMIT ?3"
-    ))?
-    .query_map((guid, f.since_ms, f.limit), from_row)?
-    .collect()
+pub fn for_api_key(conn: &Conn<'_>, guid: Guid, f: &Filter) -> DbResult<Vec<HistoryRow>> {
+    conn.query_all(
+        &format!(
+            "{SELECT} WHERE id IN (SELECT id FROM history WHERE api_key_guid = ?1
+                                  UNION SELECT id FROM history WHERE object_guid = ?1)
+               AND (?2 IS NULL OR at >= ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[&guid, &f.since_ms, &f.limit],
+        from_row,
+    )
 }

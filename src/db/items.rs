@@ -3,17 +3,18 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use super::rights::{rights_sql, visible_sections_sql};
+use super::{Conn, DbError, DbResult, Row};
+use crate::types::{Guid, SectionRights};
 
-use crate::auth::access::{SectionRights, rights_sql, visible_sections_sql};
-use crate::types::Guid;
-
-#[derive(Debug, Clone, Default)]
+/// One item as stored: one wide row for every type; `vault::items` turns it
+/// into the typed item (and refuses a type it does not know).
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub id: i64,
-    pub guid: Option<Guid>,
+    pub guid: Guid,
     pub section_id: i64,
-    pub section_guid: Option<Guid>,
+    pub section_guid: Guid,
     pub item_type: String,
     pub name: String,
     pub notes: String,
@@ -37,7 +38,7 @@ const SELECT_COLUMNS: &str = "SELECT i.id, i.guid, i.section_id, s.guid, i.item_
     i.used_by";
 const FROM: &str = "FROM vault_items i JOIN vault_sections s ON s.id = i.section_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+fn from_row(r: &Row<'_>) -> DbResult<ItemRow> {
     Ok(ItemRow {
         id: r.get(0)?,
         guid: r.get(1)?,
@@ -64,124 +65,139 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
 /// The item and the operator's rights on its section, in one statement (the
 /// hot path of `GET /v4/VaultItem/{guid}`).
 pub fn find_with_rights(
-    conn: &Connection,
+    conn: &Conn<'_>,
     guid: Guid,
     operator_id: i64,
-) -> rusqlite::Result<Option<(ItemRow, SectionRights)>> {
+) -> DbResult<Option<(ItemRow, SectionRights)>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "{SELECT_COLUMNS}, {} {FROM} WHERE i.guid = ?1",
             rights_sql("i.section_id", "?2")
         )
     });
-    conn.prepare_cached(&SQL)?
-        .query_row((guid, operator_id), |r| {
-            Ok((from_row(r)?, SectionRights::from_sql(r.get(19)?)))
-        })
-        .optional()
+    conn.query_opt(&SQL, &[&guid, &operator_id], |r| {
+        Ok((from_row(r)?, SectionRights::from_level(r.get(19)?)))
+    })
 }
 
 /// Every item of every section the operator may view, in one query: the
 /// section filter is a set built once, not a query per section or item.
-pub fn for_each_visible(
-    conn: &Connection,
+pub fn for_each_visible<E: From<DbError>>(
+    conn: &Conn<'_>,
     operator_id: i64,
-    mut f: impl FnMut(ItemRow) -> crate::error::AppResult<()>,
-) -> crate::error::AppResult<()> {
+    mut f: impl FnMut(ItemRow) -> Result<(), E>,
+) -> Result<(), E> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "{SELECT_COLUMNS} {FROM} WHERE i.section_id IN {} ORDER BY i.id",
             visible_sections_sql("?1")
         )
     });
-    let mut stmt = conn.prepare_cached(&SQL)?;
-    let mut rows = stmt.query([operator_id])?;
-    while let Some(row) = rows.next()? {
-        f(from_row(row)?)?;
-    }
-    Ok(())
+    conn.for_each(&SQL, &[&operator_id], |r| f(from_row(r)?))
 }
 
-pub fn insert(conn: &Connection, row: &ItemRow, now_ms: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
+/// The columns an insert or an update writes.
+pub struct ItemColumns<'a> {
+    pub name: &'a str,
+    pub notes: &'a str,
+    pub value: &'a str,
+    pub user_name: &'a str,
+    pub archive_issuer: &'a str,
+    pub archive_not_before: &'a str,
+    pub archive_not_after: &'a str,
+    pub file_name: &'a str,
+    pub file_size: i64,
+    pub otp_digits: Option<i64>,
+    pub otp_period: Option<i64>,
+    pub otp_hash_algorithm: Option<&'a str>,
+    pub otp_encoding: Option<&'a str>,
+}
+
+pub fn insert(
+    conn: &Conn<'_>,
+    guid: Guid,
+    section_id: i64,
+    item_type: &str,
+    c: &ItemColumns<'_>,
+    now_ms: i64,
+) -> DbResult<i64> {
+    conn.query_one(
         "INSERT INTO vault_items (guid, section_id, item_type, name, notes, value, user_name,
             archive_issuer, archive_not_before, archive_not_after, file_name, file_size, otp_digits,
             otp_period, otp_hash_algorithm, otp_encoding, used_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, '-', ?17, ?17)",
-    )?
-    .execute(rusqlite::params![
-        row.guid,
-        row.section_id,
-        row.item_type,
-        row.name,
-        row.notes,
-        row.value,
-        row.user_name,
-        row.archive_issuer,
-        row.archive_not_before,
-        row.archive_not_after,
-        row.file_name,
-        row.file_size,
-        row.otp_digits,
-        row.otp_period,
-        row.otp_hash_algorithm,
-        row.otp_encoding,
-        now_ms,
-    ])?;
-    Ok(conn.last_insert_rowid())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, '-', ?17, ?17)
+         RETURNING id",
+        &[
+            &guid,
+            &section_id,
+            &item_type,
+            &c.name,
+            &c.notes,
+            &c.value,
+            &c.user_name,
+            &c.archive_issuer,
+            &c.archive_not_before,
+            &c.archive_not_after,
+            &c.file_name,
+            &c.file_size,
+            &c.otp_digits,
+            &c.otp_period,
+            &c.otp_hash_algorithm,
+            &c.otp_encoding,
+            &now_ms,
+        ],
+        |r| r.get(0),
+    )
 }
 
-pub fn update(conn: &Connection, row: &ItemRow, now_ms: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn update(conn: &Conn<'_>, id: i64, c: &ItemColumns<'_>, now_ms: i64) -> DbResult<()> {
+    conn.execute(
         "UPDATE vault_items SET name = ?2, notes = ?3, value = ?4, user_name = ?5, archive_issuer = ?6,
             archive_not_before = ?7, archive_not_after = ?8, file_name = ?9, file_size = ?10,
             otp_digits = ?11, otp_period = ?12, otp_hash_algorithm = ?13, otp_encoding = ?14,
             updated_at = ?15
          WHERE id = ?1",
-    )?
-    .execute(rusqlite::params![
-        row.id,
-        row.name,
-        row.notes,
-        row.value,
-        row.user_name,
-        row.archive_issuer,
-        row.archive_not_before,
-        row.archive_not_after,
-        row.file_name,
-        row.file_size,
-        row.otp_digits,
-        row.otp_period,
-        row.otp_hash_algorithm,
-        row.otp_encoding,
-        now_ms,
-    ])?;
+        &[
+            &id,
+            &c.name,
+            &c.notes,
+            &c.value,
+            &c.user_name,
+            &c.archive_issuer,
+            &c.archive_not_before,
+            &c.archive_not_after,
+            &c.file_name,
+            &c.file_size,
+            &c.otp_digits,
+            &c.otp_period,
+            &c.otp_hash_algorithm,
+            &c.otp_encoding,
+            &now_ms,
+        ],
+    )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM vault_items WHERE id = ?1")?
-        .execute([id])?;
+pub fn delete(conn: &Conn<'_>, id: i64) -> DbResult<()> {
+    conn.execute("DELETE FROM vault_items WHERE id = ?1", &[&id])?;
     Ok(())
 }
 
-pub fn secret(conn: &Connection, item_id: i64, field: &str) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.prepare_cached("SELECT sealed FROM vault_item_secrets WHERE item_id = ?1 AND field = ?2")?
-        .query_row((item_id, field), |r| r.get(0))
-        .optional()
+/// A sealed secret of an item, as stored.
+pub fn secret(conn: &Conn<'_>, item_id: i64, field: &str) -> DbResult<Option<Vec<u8>>> {
+    conn.query_opt(
+        "SELECT sealed FROM vault_item_secrets WHERE item_id = ?1 AND field = ?2",
+        &[&item_id, &field],
+        |r| r.get(0),
+    )
 }
 
-pub fn put_secret(
-    conn: &Connection,
-    item_id: i64,
-    field: &str,
-    sealed: &[u8],
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn put_secret(conn: &Conn<'_>, item_id: i64, field: &str, sealed: &[u8]) -> DbResult<()> {
+    conn.execute(
         "INSERT INTO vault_item_secrets (item_id, field, sealed) VALUES (?1, ?2, ?3)
          ON CONFLICT (item_id, field) DO UPDATE SET sealed = excluded.sealed",
-    )?
-    .execute((item_id, field, sealed))?;
+        &[&item_id, &field, &sealed],
+    )?;
     Ok(())
 }
 
@@ -194,47 +210,48 @@ pub struct UsageRow {
     pub created_at: i64,
 }
 
-pub fn usages(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<UsageRow>> {
-    conn.prepare_cached(
+pub fn usages(conn: &Conn<'_>, item_id: i64) -> DbResult<Vec<UsageRow>> {
+    conn.query_all(
         "SELECT id, guid, consumer_type, consumer_name, created_at FROM vault_item_usages
          WHERE item_id = ?1 ORDER BY consumer_type, id",
-    )?
-    .query_map([item_id], |r| {
-        Ok(UsageRow {
-            id: r.get(0)?,
-            guid: r.get(1)?,
-            consumer_type: r.get(2)?,
-            consumer_name: r.get(3)?,
-            created_at: r.get(4)?,
-        })
-    })?
-    .collect()
+        &[&item_id],
+        |r| {
+            Ok(UsageRow {
+                id: r.get(0)?,
+                guid: r.get(1)?,
+                consumer_type: r.get(2)?,
+                consumer_name: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        },
+    )
 }
 
 pub fn insert_usage(
-    conn: &Connection,
+    conn: &Conn<'_>,
     item_id: i64,
     guid: Guid,
     consumer_type: &str,
     consumer_name: &str,
     now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+) -> DbResult<()> {
+    conn.execute(
         "INSERT INTO vault_item_usages (guid, item_id, consumer_type, consumer_name, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute((guid, item_id, consumer_type, consumer_name, now_ms))?;
+        &[&guid, &item_id, &consumer_type, &consumer_name, &now_ms],
+    )?;
     Ok(())
 }
 
-pub fn delete_usage(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM vault_item_usages WHERE id = ?1")?
-        .execute([id])?;
+pub fn delete_usage(conn: &Conn<'_>, id: i64) -> DbResult<()> {
+    conn.execute("DELETE FROM vault_item_usages WHERE id = ?1", &[&id])?;
     Ok(())
 }
 
-pub fn set_used_by(conn: &Connection, item_id: i64, used_by: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE vault_items SET used_by = ?2 WHERE id = ?1")?
-        .execute((item_id, used_by))?;
+pub fn set_used_by(conn: &Conn<'_>, item_id: i64, used_by: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE vault_items SET used_by = ?2 WHERE id = ?1",
+        &[&item_id, &used_by],
+    )?;
     Ok(())
 }

@@ -21,6 +21,13 @@ impl From<rusqlite::Error> for MigrateError {
     }
 }
 
+/// The schema version the database says it is at (a real read of the file).
+pub fn schema_version(conn: &super::Conn<'_>) -> super::DbResult<i64> {
+    conn.query_one("SELECT user_version FROM pragma_user_version", &[], |r| {
+        r.get(0)
+    })
+}
+
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }

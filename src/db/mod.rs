@@ -5,12 +5,16 @@
 
 pub mod api_keys;
 pub mod backup;
+pub mod conn;
 pub mod connection;
+pub mod error;
 pub mod groups;
 pub mod history;
 pub mod items;
 pub mod migrate;
 pub mod operators;
+pub mod outbox;
+pub mod rights;
 pub mod sections;
 pub mod writer;
 
@@ -20,14 +24,16 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+pub use conn::{Conn, Dialect, Param, Row};
 pub use connection::{ConnectionSettings, Location};
+pub use error::{DbError, DbErrorKind, DbResult};
+pub use writer::JobError;
 
 use crate::types::Guid;
 pub use writer::AfterCommit;
 
 use crate::config::Durability;
 use crate::crypto::SecretKey;
-use crate::error::{AppError, AppResult};
 use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -175,39 +181,43 @@ impl Database {
     /// Runs `f` on a pooled connection, on the blocking pool. Each statement
     /// reads one consistent snapshot; reads that must agree across statements
     /// open a transaction themselves.
-    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || read_on(&pool, f))
             .await
-            .map_err(|e| AppError::internal(format!("read task: {e}")))?
+            .map_err(|e| E::writer_failure(&format!("read task: {e}")))?
     }
 
     /// `read` for callers outside the async runtime.
-    pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> AppResult<T>,
+        F: FnOnce(&Conn<'_>) -> Result<T, E>,
+        E: JobError,
     {
         read_on(&self.pool, f)
     }
 
     /// Runs `f` in a write transaction; resolves once it is committed (durably,
     /// with `durability = "full"`). On error nothing `f` did is kept.
-    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>, &mut AfterCommit) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         self.writer.write(f).await
     }
 
-    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>, &mut AfterCommit) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         self.writer.write_blocking(f)
     }
@@ -223,12 +233,15 @@ impl Database {
     }
 }
 
-fn read_on<T, F>(pool: &Pool, f: F) -> AppResult<T>
+fn read_on<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&Connection) -> AppResult<T>,
+    F: FnOnce(&Conn<'_>) -> Result<T, E>,
+    E: JobError,
 {
-    let conn = pool.get()?;
-    f(&conn)
+    let conn = pool
+        .get()
+        .map_err(|e| E::writer_failure(&format!("connection pool: {e}")))?;
+    f(&Conn::sqlite(&conn))
 }
 
 /// GUIDs are stored as their canonical text (upper-case, hyphenated).

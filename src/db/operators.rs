@@ -1,7 +1,6 @@
-//! `operators` and `group_members`, as rows.
+//! `operators`, as rows.
 
-use rusqlite::{Connection, OptionalExtension, Row};
-
+use super::{Conn, DbResult, Row};
 use crate::types::Guid;
 
 #[derive(Debug, Clone)]
@@ -14,9 +13,9 @@ pub struct OperatorRow {
     pub is_active: bool,
 }
 
-const COLUMNS: &str = "id, guid, full_name, email, login, is_active";
+const SELECT: &str = "SELECT id, guid, full_name, email, login, is_active FROM operators";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<OperatorRow> {
+fn from_row(r: &Row<'_>) -> DbResult<OperatorRow> {
     Ok(OperatorRow {
         id: r.get(0)?,
         guid: r.get(1)?,
@@ -27,21 +26,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OperatorRow> {
     })
 }
 
-pub fn find_by_guid(conn: &Connection, guid: Guid) -> rusqlite::Result<Option<OperatorRow>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM operators WHERE guid = ?1"))?
-        .query_row([guid], from_row)
-        .optional()
+pub fn find_by_guid(conn: &Conn<'_>, guid: Guid) -> DbResult<Option<OperatorRow>> {
+    conn.query_opt(&format!("{SELECT} WHERE guid = ?1"), &[&guid], from_row)
 }
 
-pub fn find_by_id(conn: &Connection, id: i64) -> rusqlite::Result<OperatorRow> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM operators WHERE id = ?1"))?
-        .query_row([id], from_row)
+pub fn find_by_id(conn: &Conn<'_>, id: i64) -> DbResult<OperatorRow> {
+    conn.query_one(&format!("{SELECT} WHERE id = ?1"), &[&id], from_row)
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<OperatorRow>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM operators ORDER BY id"))?
-        .query_map([], from_row)?
-        .collect()
+pub fn list(conn: &Conn<'_>) -> DbResult<Vec<OperatorRow>> {
+    conn.query_all(&format!("{SELECT} ORDER BY id"), &[], from_row)
 }
 
 pub struct NewOperator<'a> {
@@ -52,61 +46,37 @@ pub struct NewOperator<'a> {
     pub is_active: bool,
 }
 
-pub fn insert(conn: &Connection, op: &NewOperator<'_>, now_ms: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
+pub fn insert(conn: &Conn<'_>, op: &NewOperator<'_>, now_ms: i64) -> DbResult<i64> {
+    conn.query_one(
         "INSERT INTO operators (guid, full_name, email, login, is_active, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute((
-        op.guid,
-        op.full_name,
-        op.email,
-        op.login,
-        op.is_active,
-        now_ms,
-    ))?;
-    Ok(conn.last_insert_rowid())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        &[
+            &op.guid,
+            &op.full_name,
+            &op.email,
+            &op.login,
+            &op.is_active,
+            &now_ms,
+        ],
+        |r| r.get(0),
+    )
 }
 
-pub fn update(conn: &Connection, row: &OperatorRow) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+pub fn update(conn: &Conn<'_>, row: &OperatorRow) -> DbResult<()> {
+    conn.execute(
         "UPDATE operators SET full_name = ?2, email = ?3, login = ?4, is_active = ?5 WHERE id = ?1",
-    )?
-    .execute((
-        row.id,
-        &row.full_name,
-        &row.email,
-        &row.login,
-        row.is_active,
-    ))?;
+        &[
+            &row.id,
+            &row.full_name,
+            &row.email,
+            &row.login,
+            &row.is_active,
+        ],
+    )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM operators WHERE id = ?1")?
-        .execute([id])?;
+pub fn delete(conn: &Conn<'_>, id: i64) -> DbResult<()> {
+    conn.execute("DELETE FROM operators WHERE id = ?1", &[&id])?;
     Ok(())
-}
-
-pub fn api_key_count(conn: &Connection, id: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM api_keys WHERE operator_id = ?1")?
-        .query_row([id], |r| r.get(0))
-}
-
-/// Members of the Administrators group, and how many of them are active.
-pub fn administrators(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.prepare_cached(
-        "SELECT count(*), coalesce(sum(o.is_active), 0) FROM group_members m
-         JOIN operator_groups g ON g.id = m.group_id JOIN operators o ON o.id = m.operator_id
-         WHERE g.is_administrators = 1",
-    )?
-    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-}
-
-pub fn is_administrator(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM group_members m JOIN operator_groups g ON g.id = m.group_id
-                        WHERE m.operator_id = ?1 AND g.is_administrators = 1)",
-    )?
-    .query_row([id], |r| r.get(0))
 }

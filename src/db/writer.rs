@@ -16,11 +16,26 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
-use crate::error::{AppError, AppResult};
+use super::conn::Conn;
+use super::error::DbError;
 
-type Finish = Box<dyn FnOnce(AppResult<()>) + Send>;
-/// Called with the connection, or with the reason the job cannot run at all.
-type Job = Box<dyn FnOnce(Result<&Connection, AppError>) -> (bool, Finish) + Send>;
+/// What a job's error type must offer the writer.
+pub trait JobError: From<DbError> + Send + 'static {
+    /// A refusal that recorded itself: its writes are committed, then it fails.
+    fn keeps_writes(&self) -> bool {
+        false
+    }
+    /// The database rolled back the transaction this job's writes were in.
+    fn rolled_back() -> Self;
+    /// The writer itself could not run the job.
+    fn writer_failure(what: &str) -> Self;
+}
+
+type Finish = Box<dyn FnOnce(Result<(), DbError>) + Send>;
+/// Called with the connection, or with the reason the job cannot run at all;
+/// says whether its writes are to be kept, and how to answer once the group
+/// is committed (or not).
+type Job = Box<dyn FnOnce(Result<Conn<'_>, DbError>) -> (bool, Finish) + Send>;
 
 /// Work to do once the change is committed.
 #[derive(Default)]
@@ -45,6 +60,12 @@ pub struct Writer {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Why a job's writes were not kept although it succeeded.
+enum Lost {
+    Commit(DbError),
+    RolledBack,
+}
+
 impl Writer {
     pub fn start(conn: Connection, group_commit_max: usize) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Job>();
@@ -57,41 +78,45 @@ impl Writer {
         })
     }
 
-    fn submit(&self, job: Job) -> AppResult<()> {
+    fn submit<E: JobError>(&self, job: Job) -> Result<(), E> {
         let guard = self
             .sender
             .lock()
-            .map_err(|_| AppError::internal("writer lock poisoned"))?;
+            .map_err(|_| E::writer_failure("writer lock poisoned"))?;
         match guard.as_ref() {
             Some(sender) => sender
                 .send(job)
-                .map_err(|_| AppError::internal("writer thread stopped")),
-            None => Err(AppError::internal("the database is shutting down")),
+                .map_err(|_| E::writer_failure("writer thread stopped")),
+            None => Err(E::writer_failure("the database is shutting down")),
         }
     }
 
-    fn job<T, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<AppResult<T>>)
+    fn job<T, E, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, E>>)
     where
-        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>, &mut AfterCommit) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         let (done, receiver) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn: Result<&Connection, AppError>| {
+        let job: Job = Box::new(move |conn: Result<Conn<'_>, DbError>| {
             let mut after = AfterCommit::default();
-            let result = conn.and_then(|conn| f(conn, &mut after));
+            let result = match conn {
+                Ok(conn) => f(&conn, &mut after),
+                Err(e) => Err(E::from(e)),
+            };
             // A recorded refusal keeps its history line: committed, then the error.
             let keep = match &result {
                 Ok(_) => true,
                 Err(e) => e.keeps_writes(),
             };
-            let finish: Finish = Box::new(move |commit: AppResult<()>| {
+            let finish: Finish = Box::new(move |commit: Result<(), DbError>| {
                 let outcome = match (result, commit) {
                     (Ok(value), Ok(())) => {
                         after.run();
                         Ok(value)
                     }
                     (Err(e), Ok(())) => Err(e),
-                    (_, Err(e)) => Err(e),
+                    (_, Err(e)) => Err(E::from(e)),
                 };
                 // The requester may have gone away (client disconnected): fine.
                 let _ = done.send(outcome);
@@ -102,29 +127,31 @@ impl Writer {
     }
 
     /// Runs `f` in a transaction on the writer thread; resolves once committed.
-    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>, &mut AfterCommit) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         let (job, receiver) = Self::job(f);
-        self.submit(job)?;
+        self.submit::<E>(job)?;
         receiver
             .await
-            .map_err(|_| AppError::internal("write job panicked or was dropped"))?
+            .map_err(|_| E::writer_failure("write job panicked or was dropped"))?
     }
 
     /// Same, for callers outside the async runtime (CLI commands).
-    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection, &mut AfterCommit) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Conn<'_>, &mut AfterCommit) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: JobError,
     {
         let (job, receiver) = Self::job(f);
-        self.submit(job)?;
+        self.submit::<E>(job)?;
         receiver
             .blocking_recv()
-            .map_err(|_| AppError::internal("write job panicked or was dropped"))?
+            .map_err(|_| E::writer_failure("write job panicked or was dropped"))?
     }
 
     /// Finishes queued jobs, then closes the connection.
@@ -161,6 +188,19 @@ fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max: usize) {
     log::debug!("writer: queue closed, connection closing");
 }
 
+fn answer(finish: Finish, lost: Option<&Lost>) {
+    let result = match lost {
+        None => Ok(()),
+        Some(Lost::Commit(DbError::Sqlite(rusqlite::Error::SqliteFailure(f, m)))) => Err(
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(*f, m.clone())),
+        ),
+        Some(Lost::Commit(_) | Lost::RolledBack) => Err(DbError::RolledBack),
+    };
+    if catch_unwind(AssertUnwindSafe(|| finish(result))).is_err() {
+        log::error!("writer: an after-commit action panicked");
+    }
+}
+
 fn run_batch(conn: &Connection, batch: Vec<Job>) {
     // Jobs that succeeded and wait for the group's commit.
     let mut pending: Vec<Finish> = Vec::with_capacity(batch.len());
@@ -169,7 +209,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         if !in_transaction {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 log::warn!("writer: cannot begin a write transaction: {e}");
-                let (_, finish) = job(Err(AppError::from(e)));
+                let (_, finish) = job(Err(DbError::from(e)));
                 finish(Ok(()));
                 continue;
             }
@@ -177,11 +217,11 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             log::error!("writer: cannot open a savepoint: {e}");
-            let (_, finish) = job(Err(AppError::from(e)));
+            let (_, finish) = job(Err(DbError::from(e)));
             finish(Ok(()));
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))) {
+        match catch_unwind(AssertUnwindSafe(|| job(Ok(Conn::sqlite(conn))))) {
             Ok((true, finish)) => {
                 let _ = conn.execute_batch("RELEASE job");
                 pending.push(finish);
@@ -203,9 +243,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
             // a new transaction for the rest of the group.
             log::error!("writer: the group's transaction was rolled back by SQLite");
             for finish in pending.drain(..) {
-                finish(Err(AppError::storage_unavailable(
-                    "the write was rolled back with its group after a storage error",
-                )));
+                answer(finish, Some(&Lost::RolledBack));
             }
             in_transaction = false;
         }
@@ -213,23 +251,14 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     if !in_transaction {
         return;
     }
-    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+    let lost = conn.execute_batch("COMMIT").err().map(|e| {
         log::error!("writer: commit failed, rolling back the group: {e}");
         let _ = conn.execute_batch("ROLLBACK");
-        e
+        Lost::Commit(DbError::from(e))
     });
     for finish in pending {
         // Each job hears why: a full disk is a 507, not an internal error.
-        let result = match &commit {
-            Ok(()) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(f, m)) => Err(AppError::from(
-                rusqlite::Error::SqliteFailure(*f, m.clone()),
-            )),
-            Err(e) => Err(AppError::internal(format!("commit failed: {e}"))),
-        };
-        if catch_unwind(AssertUnwindSafe(|| finish(result))).is_err() {
-            log::error!("writer: an after-commit action panicked");
-        }
+        answer(finish, lost.as_ref());
     }
 }
 
@@ -239,7 +268,39 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::error::ErrorCode;
+
+    #[derive(Debug)]
+    struct Failed {
+        what: String,
+        keep: bool,
+    }
+
+    impl From<DbError> for Failed {
+        fn from(e: DbError) -> Self {
+            Failed {
+                what: e.to_string(),
+                keep: false,
+            }
+        }
+    }
+
+    impl JobError for Failed {
+        fn keeps_writes(&self) -> bool {
+            self.keep
+        }
+        fn rolled_back() -> Self {
+            Failed {
+                what: "rolled back".into(),
+                keep: false,
+            }
+        }
+        fn writer_failure(what: &str) -> Self {
+            Failed {
+                what: what.into(),
+                keep: false,
+            }
+        }
+    }
 
     fn writer() -> Arc<Writer> {
         let conn = Connection::open_in_memory().unwrap();
@@ -248,9 +309,16 @@ mod tests {
         Arc::new(Writer::start(conn, 64).unwrap())
     }
 
-    fn insert(c: &Connection, x: i64) -> AppResult<()> {
-        c.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+    fn insert(c: &Conn<'_>, x: i64) -> Result<(), Failed> {
+        c.execute("INSERT INTO t (x) VALUES (?1)", &[&x])?;
         Ok(())
+    }
+
+    fn refused(keep: bool) -> Failed {
+        Failed {
+            what: "refused".into(),
+            keep,
+        }
     }
 
     #[test]
@@ -265,7 +333,7 @@ mod tests {
                     w.write_blocking(move |c, after| {
                         insert(c, i)?;
                         match i % 4 {
-                            1 => Err(AppError::new(ErrorCode::BadRequest, "refused")),
+                            1 => Err(refused(false)),
                             #[allow(clippy::panic)]
                             2 => panic!("job {i} panics"),
                             _ => {
@@ -285,10 +353,8 @@ mod tests {
         }
         let kept: Vec<i64> = w
             .write_blocking(|c, _| {
-                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
-                Ok(stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<i64>>>()?)
+                c.query_all("SELECT x FROM t ORDER BY x", &[], |r| r.get(0))
+                    .map_err(Failed::from)
             })
             .unwrap();
         assert_eq!(
@@ -311,13 +377,14 @@ mod tests {
             .write_blocking(|c, after| {
                 insert(c, 7)?;
                 after.push(|| unreachable!("after-commit actions are for successes only"));
-                Err::<(), _>(AppError::new(ErrorCode::PermissionNotHeld, "no").keeping_writes())
+                Err::<(), _>(refused(true))
             })
             .unwrap_err();
-        assert_eq!(err.code(), "PermissionNotHeld");
+        assert_eq!(err.what, "refused");
         let kept: i64 = w
             .write_blocking(|c, _| {
-                Ok(c.query_row("SELECT count(*) FROM t WHERE x = 7", [], |r| r.get(0))?)
+                c.query_one("SELECT count(*) FROM t WHERE x = 7", &[], |r| r.get(0))
+                    .map_err(Failed::from)
             })
             .unwrap();
         assert_eq!(kept, 1);
@@ -329,6 +396,6 @@ mod tests {
         w.write_blocking(|c, _| insert(c, 1)).unwrap();
         w.shutdown();
         let err = w.write_blocking(|c, _| insert(c, 2)).unwrap_err();
-        assert_eq!(err.status(), 500);
+        assert_eq!(err.what, "the database is shutting down");
     }
 }

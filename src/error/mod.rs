@@ -11,6 +11,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::{DbError, DbErrorKind, JobError};
+
 mod code;
 
 pub use code::ErrorCode;
@@ -117,10 +119,6 @@ impl AppError {
         self
     }
 
-    pub fn keeps_writes(&self) -> bool {
-        self.keeps_writes
-    }
-
     /// Adds another message (several validation problems in one response).
     pub fn and(mut self, other: AppError) -> Self {
         self.messages.extend(other.messages);
@@ -218,21 +216,29 @@ impl AppError {
     }
 }
 
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode as C;
-        if let rusqlite::Error::SqliteFailure(ffi, _) = &e {
-            match ffi.code {
-                C::DatabaseBusy | C::DatabaseLocked => return AppError::busy(e),
-                C::DiskFull => return AppError::storage_full(e),
-                C::ReadOnly => return AppError::storage_read_only(e),
-                C::CannotOpen | C::SystemIoFailure | C::NotFound => {
-                    return AppError::storage_unavailable(e);
-                }
-                _ => {}
-            }
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e.kind() {
+            DbErrorKind::Busy => AppError::busy(e),
+            DbErrorKind::Full => AppError::storage_full(e),
+            DbErrorKind::ReadOnly => AppError::storage_read_only(e),
+            DbErrorKind::Unavailable => AppError::storage_unavailable(e),
+            _ => AppError::internal(e),
         }
-        AppError::internal(format!("sqlite: {e}"))
+    }
+}
+
+impl JobError for AppError {
+    fn keeps_writes(&self) -> bool {
+        self.keeps_writes
+    }
+
+    fn rolled_back() -> Self {
+        AppError::from(DbError::RolledBack)
+    }
+
+    fn writer_failure(what: &str) -> Self {
+        AppError::internal(what)
     }
 }
 
@@ -246,12 +252,6 @@ impl From<crate::types::InvalidGuid> for AppError {
                 e.field, e.shown
             ),
         )
-    }
-}
-
-impl From<r2d2::Error> for AppError {
-    fn from(e: r2d2::Error) -> Self {
-        AppError::internal(format!("connection pool: {e}"))
     }
 }
 
@@ -288,15 +288,14 @@ mod tests {
     fn storage_failures_get_their_own_codes() {
         use rusqlite::ffi;
         let failure = |code: i32| {
-            AppError::from(rusqlite::Error::SqliteFailure(
+            AppError::from(DbError::Sqlite(rusqlite::Error::SqliteFailure(
                 ffi::Error::new(code),
                 Some("database or disk is full".into()),
-            ))
+            )))
         };
         for (code, status, name) in [
             (ffi::SQLITE_FULL, 507, "StorageFull"),
             (ffi::SQLITE_READONLY, 503, "StorageReadOnly"),
-            (ffi::SQLITE_READONLY_DBMOVED, 503, "StorageReadOnly"),
             (ffi::SQLITE_CANTOPEN, 503, "StorageUnavailable"),
             (ffi::SQLITE_IOERR_WRITE, 503, "StorageUnavailable"),
             (ffi::SQLITE_BUSY, 503, "DatabaseBusy"),
@@ -307,6 +306,7 @@ mod tests {
             let body = e.error_response().into_body().try_into_bytes().unwrap();
             assert!(!std::str::from_utf8(&body).unwrap().contains("disk is full"));
         }
+        assert_eq!(AppError::rolled_back().code(), "StorageUnavailable");
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod body;
 pub mod json;
 pub mod middleware;
 pub mod query;
+pub mod rules;
 
 pub use json::ApiJson;

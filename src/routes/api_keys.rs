@@ -1,14 +1,13 @@
 //! `/v4/ApiKey` (SPEC §4). Every route needs an `ApiKey.*` permission and an
-//! operator in Administrators.
+//! operator in Administrators (declared in `routes::api!`).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput, Ctx};
-use crate::auth::{Permission, Principal};
+use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
-use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
@@ -17,14 +16,7 @@ use crate::types::Guid;
 #[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
     responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]
 pub async fn list_keys(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    let (index, now) = (state.auth.index.clone(), state.clock.now_millis());
-    let keys = admin_read(
-        &state,
-        caller,
-        Some(Permission::API_KEY_READ),
-        move |conn, _| api_keys::list(conn, now, &index),
-    )
-    .await?;
+    let keys = state.read(caller.into(), api_keys::list).await?;
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -37,14 +29,9 @@ pub async fn get_key(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let (index, now) = (state.auth.index.clone(), state.clock.now_millis());
-    let key = admin_read(
-        &state,
-        caller,
-        Some(Permission::API_KEY_READ),
-        move |conn, _| api_keys::get(conn, guid, now, &index),
-    )
-    .await?;
+    let key = state
+        .read(caller.into(), move |w| api_keys::get(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -55,22 +42,11 @@ pub async fn create_key(
     caller: Principal,
     body: ApiJson<ApiKeyInput>,
 ) -> AppResult<HttpResponse> {
-    let (st, now) = (state.clone(), state.clock.now());
-    let key = admin_write(
-        &state,
-        caller,
-        Permission::API_KEY_CREATE,
-        move |conn, after, caller| {
-            let ctx = Ctx {
-                conn,
-                caller,
-                now,
-                index: &st.auth.index,
-            };
-            api_keys::create(&ctx, &st.keys.api_key_hasher, body.into_inner(), after)
-        },
-    )
-    .await?;
+    let key = state
+        .write(caller.into(), move |w| {
+            api_keys::create(w, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v4/ApiKey/{}", key.api_key_guid)))
         .json(key))
@@ -86,26 +62,11 @@ pub async fn replace_key(
     body: ApiJson<ApiKeyInput>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let (st, now) = (state.clone(), state.clock.now());
-    admin_write(
-        &state,
-        caller,
-        Permission::API_KEY_UPDATE,
-        move |conn, after, caller| {
-            api_keys::replace(
-                &Ctx {
-                    conn,
-                    caller,
-                    now,
-                    index: &st.auth.index,
-                },
-                guid,
-                body.into_inner(),
-                after,
-            )
-        },
-    )
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            api_keys::replace(w, guid, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -118,25 +79,9 @@ pub async fn revoke_key(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let (st, now) = (state.clone(), state.clock.now());
-    let key = admin_write(
-        &state,
-        caller,
-        Permission::API_KEY_UPDATE,
-        move |conn, after, caller| {
-            api_keys::revoke(
-                &Ctx {
-                    conn,
-                    caller,
-                    now,
-                    index: &st.auth.index,
-                },
-                guid,
-                after,
-            )
-        },
-    )
-    .await?;
+    let key = state
+        .write(caller.into(), move |w| api_keys::revoke(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -149,22 +94,9 @@ pub async fn regenerate_key(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let (st, now) = (state.clone(), state.clock.now());
-    let key = admin_write(
-        &state,
-        caller,
-        Permission::API_KEY_UPDATE,
-        move |conn, after, caller| {
-            let ctx = Ctx {
-                conn,
-                caller,
-                now,
-                index: &st.auth.index,
-            };
-            api_keys::regenerate(&ctx, &st.keys.api_key_hasher, guid, after)
-        },
-    )
-    .await?;
+    let key = state
+        .write(caller.into(), move |w| api_keys::regenerate(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(key))
 }
 
@@ -177,25 +109,9 @@ pub async fn delete_key(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
-    let (st, now) = (state.clone(), state.clock.now());
-    admin_write(
-        &state,
-        caller,
-        Permission::API_KEY_DELETE,
-        move |conn, after, caller| {
-            api_keys::delete(
-                &Ctx {
-                    conn,
-                    caller,
-                    now,
-                    index: &st.auth.index,
-                },
-                guid,
-                after,
-            )
-        },
-    )
-    .await?;
+    state
+        .write(caller.into(), move |w| api_keys::delete(w, guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -211,12 +127,10 @@ pub async fn key_history(
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
     let filter = query.into_inner().filter()?;
     // A deleted key still has its history.
-    let entries = admin_read(
-        &state,
-        caller,
-        Some(Permission::API_KEY_READ),
-        move |conn, _| HistoryEntry::all(crate::db::history::for_api_key(conn, guid, &filter)?),
-    )
-    .await?;
+    let entries = state
+        .read(caller.into(), move |w| {
+            HistoryEntry::all(crate::db::history::for_api_key(w.conn, guid, &filter)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(entries))
 }

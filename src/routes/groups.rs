@@ -4,49 +4,18 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::accounts::groups::{self, Ctx, GroupMember, OperatorGroup, OperatorGroupInput};
-use crate::auth::{Permission, Principal};
-use crate::db::groups as repo;
+use crate::accounts::groups::{self, GroupMember, OperatorGroup, OperatorGroupInput};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
-use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
 use crate::types::Guid;
 
-/// A group change: the permission, Administrators, then `f` with the group rules' context.
-async fn change<T, F>(
-    state: &web::Data<AppState>,
-    caller: Principal,
-    p: Permission,
-    f: F,
-) -> AppResult<T>
-where
-    F: FnOnce(&Ctx<'_>) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let now = state.clock.now();
-    admin_write(state, caller, p, move |conn, _, caller| {
-        f(&Ctx {
-            conn,
-            actor: caller.actor(),
-            caller_permissions: caller.permissions(),
-            now,
-        })
-    })
-    .await
-}
-
 #[utoipa::path(get, path = "/v4/OperatorGroup", tag = "OperatorGroup",
     responses((status = 200, description = "Every group", body = [OperatorGroup]), ReadErrors))]
 pub async fn list_groups(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    let list = admin_read(&state, caller, Some(Permission::GROUP_READ), |conn, _| {
-        Ok(repo::list(conn)?
-            .iter()
-            .map(OperatorGroup::from)
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let list = state.read(caller.into(), groups::list).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -59,13 +28,9 @@ pub async fn get_group(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    let group = admin_read(
-        &state,
-        caller,
-        Some(Permission::GROUP_READ),
-        move |conn, _| Ok(OperatorGroup::from(&groups::find(conn, guid)?)),
-    )
-    .await?;
+    let group = state
+        .read(caller.into(), move |w| groups::get(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(group))
 }
 
@@ -76,10 +41,9 @@ pub async fn create_group(
     caller: Principal,
     body: ApiJson<OperatorGroupInput>,
 ) -> AppResult<HttpResponse> {
-    let group = change(&state, caller, Permission::GROUP_CREATE, move |ctx| {
-        groups::create(ctx, body.into_inner())
-    })
-    .await?;
+    let group = state
+        .write(caller.into(), move |w| groups::create(w, body.into_inner()))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -98,10 +62,11 @@ pub async fn replace_group(
     body: ApiJson<OperatorGroupInput>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
-        groups::rename(ctx, guid, body.into_inner())
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            groups::rename(w, guid, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -114,10 +79,9 @@ pub async fn delete_group(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    change(&state, caller, Permission::GROUP_DELETE, move |ctx| {
-        groups::delete(ctx, guid)
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| groups::delete(w, guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -130,13 +94,9 @@ pub async fn list_members(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path)?;
-    let members = admin_read(
-        &state,
-        caller,
-        Some(Permission::GROUP_READ),
-        move |conn, _| groups::members(conn, guid),
-    )
-    .await?;
+    let members = state
+        .read(caller.into(), move |w| groups::members(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(members))
 }
 
@@ -150,10 +110,11 @@ pub async fn add_member(
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path.0)?;
     let operator = Guid::from_path("OperatorGuid", &path.1)?;
-    let member = change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
-        groups::add_member(ctx, guid, operator)
-    })
-    .await?;
+    let member = state
+        .write(caller.into(), move |w| {
+            groups::add_member(w, guid, operator)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(member))
 }
 
@@ -167,9 +128,10 @@ pub async fn remove_member(
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGroupGuid", &path.0)?;
     let operator = Guid::from_path("OperatorGuid", &path.1)?;
-    change(&state, caller, Permission::GROUP_UPDATE, move |ctx| {
-        groups::remove_member(ctx, guid, operator)
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            groups::remove_member(w, guid, operator)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -26,13 +26,9 @@ pub struct Health {
         (status = 500, description = "The database does not answer", body = crate::error::ErrorBody),
         (status = 503, description = "The database is busy", body = crate::error::ErrorBody)))]
 pub async fn health(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let version: i64 = state
+    let version = state
         .db
-        .read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT user_version FROM pragma_user_version")?
-                .query_row([], |r| r.get(0))?)
-        })
+        .read(|conn| Ok::<_, AppError>(crate::db::migrate::schema_version(conn)?))
         .await?;
     if version != SCHEMA_VERSION {
         return Err(AppError::internal(format!(

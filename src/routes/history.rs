@@ -4,11 +4,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::db::history::{self, Filter, HistoryRow};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::query::since_and_limit;
-use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -152,12 +151,10 @@ pub async fn list_history(
     query: web::Query<HistoryListQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = query.into_inner().filter()?;
-    let entries = admin_read(
-        &state,
-        caller,
-        Some(Permission::HISTORY_READ),
-        move |conn, _| HistoryEntry::all(history::list(conn, &filter)?),
-    )
-    .await?;
+    let entries = state
+        .read(caller.into(), move |w| {
+            HistoryEntry::all(history::list(w.conn, &filter)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(entries))
 }

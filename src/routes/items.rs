@@ -4,34 +4,29 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{Permission, Principal};
-use crate::db::history as history_repo;
+use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::http::ApiJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
-use crate::routes::sections::{vault_read, vault_write};
 use crate::state::AppState;
 use crate::types::Guid;
-use crate::vault::Ctx;
 use crate::vault::items::{self, Mode, OtpCode, VaultItem, VaultItemInput};
 use crate::vault::usage::{self, Usage, UsageCreated, UsageInput};
+use crate::work::Caller;
 
 #[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem",
     responses((status = 200, description = "Every item of every section you can view, sensitive values empty", body = [VaultItem]), ReadErrors))]
 pub async fn list_items(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_READ)?;
     // Streamed: a bounded channel of chunks between the database thread and
     // the socket, so 10,000 items never sit in memory as one body per client.
     let (chunks, mut body) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
     let (started, has_started) = tokio::sync::oneshot::channel::<AppResult<()>>();
-    let now = state.clock.now();
-    let db = state.db.clone();
+    let st = state.clone();
     let reading = async move {
-        db.read(move |conn| {
-            let ctx = Ctx::new(conn, caller.operator_id(), caller.actor(), now);
+        st.read(caller.into(), move |w| {
             let mut started = Some(started);
-            let result = items::stream_list(&ctx, 32 * 1024, |chunk| {
+            let result = items::stream_list(w, 32 * 1024, |chunk| {
                 if let Some(s) = started.take() {
                     let _ = s.send(Ok(()));
                 }
@@ -75,12 +70,12 @@ pub async fn get_item(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_READ)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    Ok(
-        HttpResponse::Ok()
-            .json(vault_read(&state, caller, move |ctx| items::get(ctx, guid)).await?),
-    )
+    Ok(HttpResponse::Ok().json(
+        state
+            .read(caller.into(), move |w| items::get(w, guid))
+            .await?,
+    ))
 }
 
 /// Opens the archive a create or update carries (if any) before the write,
@@ -91,7 +86,6 @@ async fn check_archive(
     guid: Option<Guid>,
     input: VaultItemInput,
 ) -> AppResult<(VaultItemInput, Option<items::CheckedArchive>)> {
-    let keys = state.keys.clone();
     let (input, to_check) = match guid {
         // A new item: everything needed is in the body.
         None => {
@@ -100,11 +94,12 @@ async fn check_archive(
         }
         // An update may keep half of the stored archive: read it first.
         Some(guid) => {
-            vault_read(state, caller.clone(), move |ctx| {
-                let to_check = items::archive_to_check(ctx, &keys.sealer, guid, &input)?;
-                Ok((input, to_check))
-            })
-            .await?
+            state
+                .read(Caller::Key(caller.clone()), move |w| {
+                    let to_check = items::archive_to_check(w, guid, &input)?;
+                    Ok((input, to_check))
+                })
+                .await?
         }
     };
     let checked = match to_check {
@@ -127,13 +122,10 @@ pub async fn create_item(
     caller: Principal,
     body: ApiJson<VaultItemInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_CREATE)?;
     let (input, checked) = check_archive(&state, &caller, None, body.into_inner()).await?;
-    let keys = state.keys.clone();
-    let item = vault_write(&state, caller, move |ctx| {
-        items::create(ctx, &keys.sealer, input, checked)
-    })
-    .await?;
+    let item = state
+        .write(caller.into(), move |w| items::create(w, input, checked))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -149,14 +141,13 @@ async fn update(
     body: ApiJson<VaultItemInput>,
     mode: Mode,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_UPDATE)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
     let (input, checked) = check_archive(&state, &caller, Some(guid), body.into_inner()).await?;
-    let keys = state.keys.clone();
-    vault_write(&state, caller, move |ctx| {
-        items::update(ctx, &keys.sealer, guid, input, mode, checked)
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            items::update(w, guid, input, mode, checked)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -192,9 +183,10 @@ pub async fn delete_item(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_DELETE)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    vault_write(&state, caller, move |ctx| items::delete(ctx, guid)).await?;
+    state
+        .write(caller.into(), move |w| items::delete(w, guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -206,13 +198,10 @@ pub async fn reveal_item(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_REVEAL)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    let keys = state.keys.clone();
-    let item = vault_write(&state, caller, move |ctx| {
-        items::reveal(ctx, &keys.sealer, guid)
-    })
-    .await?;
+    let item = state
+        .write(caller.into(), move |w| items::reveal(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -224,13 +213,10 @@ pub async fn item_otp(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_READ)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    let keys = state.keys.clone();
-    let code = vault_write(&state, caller, move |ctx| {
-        items::current_code(ctx, &keys.sealer, guid)
-    })
-    .await?;
+    let code = state
+        .write(caller.into(), move |w| items::current_code(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(code))
 }
 
@@ -243,14 +229,13 @@ pub async fn item_history(
     path: web::Path<String>,
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_READ)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
     let filter = query.into_inner().filter()?;
-    let entries = vault_read(&state, caller, move |ctx| {
-        items::visible(ctx, guid)?;
-        HistoryEntry::all(history_repo::for_object(ctx.conn, guid, &filter)?)
-    })
-    .await?;
+    let entries = state
+        .read(caller.into(), move |w| {
+            HistoryEntry::all(items::history(w, guid, &filter)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(entries))
 }
 
@@ -262,10 +247,12 @@ pub async fn list_usage(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_READ)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    Ok(HttpResponse::Ok()
-        .json(vault_read(&state, caller, move |ctx| usage::list(ctx, guid)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .read(caller.into(), move |w| usage::list(w, guid))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v4/VaultItem/{VaultItemGuid}/Usage", tag = "VaultItem", request_body = UsageInput,
@@ -277,12 +264,12 @@ pub async fn add_usage(
     path: web::Path<String>,
     body: ApiJson<UsageInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_USE)?;
     let guid = Guid::from_path("VaultItemGuid", &path)?;
-    let created = vault_write(&state, caller, move |ctx| {
-        usage::add(ctx, guid, body.into_inner())
-    })
-    .await?;
+    let created = state
+        .write(caller.into(), move |w| {
+            usage::add(w, guid, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -294,12 +281,10 @@ pub async fn remove_usage(
     caller: Principal,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::ITEM_USE)?;
     let guid = Guid::from_path("VaultItemGuid", &path.0)?;
     let usage_guid = Guid::from_path("UsageGuid", &path.1)?;
-    vault_write(&state, caller, move |ctx| {
-        usage::remove(ctx, guid, usage_guid)
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| usage::remove(w, guid, usage_guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,6 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{api_keys, dev, groups, health, history, items, operators, outbox, sections};
 use crate::error::{ErrorBody, ErrorMessage};
 
 struct Security;
@@ -54,24 +53,6 @@ impl Modify for Security {
             one of three ways: `Authorization: Bearer KEY`, `X-Api-Key: KEY`, or HTTP Basic with \
             the key as the password."
     ),
-    paths(
-        health::health,
-        api_keys::list_keys, api_keys::get_key, api_keys::create_key, api_keys::replace_key,
-        api_keys::revoke_key, api_keys::regenerate_key, api_keys::delete_key, api_keys::key_history,
-        operators::list_operators, operators::get_operator, operators::create_operator,
-        operators::replace_operator, operators::patch_operator, operators::delete_operator,
-        groups::list_groups, groups::get_group, groups::create_group, groups::replace_group,
-        groups::delete_group, groups::list_members, groups::add_member, groups::remove_member,
-        sections::list_sections, sections::get_section, sections::create_section,
-        sections::rename_section, sections::delete_section, sections::section_history,
-        sections::list_authorizations, sections::create_authorization, sections::delete_authorization,
-        items::list_items, items::get_item, items::create_item, items::replace_item, items::patch_item,
-        items::delete_item, items::reveal_item, items::item_otp, items::item_history,
-        items::list_usage, items::add_usage, items::remove_usage,
-        history::list_history,
-        outbox::list_outbox,
-        dev::get_clock, dev::set_clock, dev::reset_clock,
-    ),
     components(schemas(ErrorBody, ErrorMessage, super::history::HistoryObjectType)),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = []), ("basic" = [])),
@@ -89,39 +70,91 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// The document for this server: the dev clock is described only when it exists.
+/// The document for this server: every declared operation (the dev clock
+/// only when it exists), each with the extensions `x-coffre-permission` and
+/// `x-coffre-requires` and the same in words in its description.
 pub fn document(dev: bool) -> utoipa::openapi::OpenApi {
     let mut api = ApiDoc::openapi();
-    if !dev {
-        api.paths
-            .paths
-            .retain(|path, _| !path.starts_with("/v4/Dev/"));
-        if let Some(tags) = api.tags.as_mut() {
-            tags.retain(|t| t.name != "Dev");
+    let mut generated = super::generated();
+    generated
+        .paths
+        .paths
+        .retain(|path, _| dev || !super::dev_only(path));
+    for item in generated.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some(d) = super::declaration(op) else {
+                continue;
+            };
+            let permission = d.rule.permission.map_or("none", |p| p.name());
+            let requires = d.rule.requires;
+            let extensions = utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-coffre-permission", permission)
+                .add("x-coffre-requires", requires.as_str())
+                .build();
+            op.extensions
+                .get_or_insert_with(Default::default)
+                .merge(extensions);
+            let needs = match d.rule.permission {
+                Some(p) => format!("Needs the permission `{p}`. {}", requires.sentence()),
+                None if requires == crate::http::rules::Requires::None => {
+                    "Public: no key is needed.".to_string()
+                }
+                None => format!("Needs no permission. {}", requires.sentence()),
+            };
+            op.description = Some(match op.description.take() {
+                Some(d) if !d.is_empty() => format!("{d}\n\n{needs}"),
+                _ => needs,
+            });
         }
+    }
+    api.merge(generated);
+    if !dev && let Some(tags) = api.tags.as_mut() {
+        tags.retain(|t| t.name != "Dev");
     }
     api
 }
 
-/// `/openapi.json` and the Swagger UI at `/docs/`.
-pub fn configure(cfg: &mut web::ServiceConfig, api: utoipa::openapi::OpenApi) {
+/// `GET /openapi.json`, precomputed once.
+#[derive(Clone)]
+pub struct OpenApiJson(pub web::Bytes);
+
+#[utoipa::path(get, path = "/openapi.json", tag = "Health", security(()),
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json")))]
+pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}
+
+#[utoipa::path(get, path = "/docs", tag = "Health", security(()),
+    responses(
+        (status = 308, description = "The human-readable API description lives at /docs/ (Swagger UI, served from the binary)"),
+        (status = 200, description = "The Swagger UI page, for clients that follow the redirect", content_type = "text/html")))]
+pub async fn docs_page() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+/// The Swagger UI at `/docs/`, reading `/openapi.json`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         SwaggerUi::new("/docs/{_:.*}")
-            .url("/openapi.json", api)
             // The default validator badge fetches from the internet: off.
             .config(
                 Config::new(["/openapi.json"])
                     .validator_url("none")
                     .try_it_out_enabled(true),
             ),
-    )
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header(("Location", "/docs/"))
-                .finish()
-        }),
     );
 }
 
@@ -142,7 +175,7 @@ mod tests {
                     responses.keys().any(|c| c.starts_with('2')),
                     "{method} {path}: no success response"
                 );
-                if path != "/health" {
+                if op["x-coffre-permission"] != "none" || op["x-coffre-requires"] != "none" {
                     for code in ["400", "401", "403", "404", "429", "500"] {
                         assert!(
                             responses.contains_key(code),
@@ -173,6 +206,90 @@ mod tests {
                 .iter()
                 .all(|s| s.as_object().unwrap().is_empty())
         );
+    }
+
+    #[test]
+    fn every_operation_is_declared_once_with_its_permission_and_requirement() {
+        let json = serde_json::to_value(document(true)).unwrap();
+        let mut seen = Vec::new();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap().to_string();
+                let d = crate::routes::declarations()
+                    .iter()
+                    .find(|d| d.operation_id == id)
+                    .unwrap_or_else(|| panic!("{method} {path} ({id}) is not declared"));
+                let permission = d.rule.permission.map_or("none", |p| p.name());
+                assert_eq!(op["x-coffre-permission"], permission, "{method} {path}");
+                assert_eq!(
+                    op["x-coffre-requires"],
+                    d.rule.requires.as_str(),
+                    "{method} {path}"
+                );
+                let description = op["description"].as_str().unwrap();
+                assert!(
+                    description.contains(permission) || permission == "none",
+                    "{method} {path}: {description}"
+                );
+                assert!(
+                    description.contains(d.rule.requires.sentence())
+                        || d.rule.requires == crate::http::rules::Requires::None,
+                    "{method} {path}: {description}"
+                );
+                assert!(!seen.contains(&id), "{id} declared twice");
+                seen.push(id);
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            crate::routes::declarations().len(),
+            "every declaration is an operation"
+        );
+    }
+
+    /// A permission is named after what a route does: its object is the
+    /// route's resource and its action the method's (POST that acts on an
+    /// existing object is an Update). Only the public routes declare none.
+    #[test]
+    fn every_route_but_the_public_ones_and_the_dev_clock_declares_its_permission() {
+        let json = serde_json::to_value(document(true)).unwrap();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let permission = op["x-coffre-permission"].as_str().unwrap();
+                let requires = op["x-coffre-requires"].as_str().unwrap();
+                if !path.starts_with("/v4/") {
+                    assert_eq!((permission, requires), ("none", "none"), "{path}");
+                    continue;
+                }
+                if path.starts_with("/v4/Dev/") {
+                    assert_eq!((permission, requires), ("none", "Administrators"), "{path}");
+                    continue;
+                }
+                let family = path.split('/').nth(2).unwrap();
+                let object = match family {
+                    "VaultSection" if path.contains("/Authorization") => {
+                        "VaultSectionAuthorization"
+                    }
+                    f => f,
+                };
+                let (p_object, action) = permission.split_once('.').unwrap();
+                assert_eq!(p_object, object, "{method} {path}: {permission}");
+                let expected = match method.as_str() {
+                    "get" if path.ends_with("/Reveal") => "Reveal",
+                    "get" => "Read",
+                    "post" | "delete" if path.contains("/Usage") => "Use",
+                    "post" if path.ends_with("/Revoke") || path.ends_with("/Regenerate") => {
+                        "Update"
+                    }
+                    "post" | "delete" if path.contains("/Member/") => "Update",
+                    "post" => "Create",
+                    "put" | "patch" => "Update",
+                    "delete" => "Delete",
+                    other => panic!("{other}"),
+                };
+                assert_eq!(action, expected, "{method} {path}: {permission}");
+            }
+        }
     }
 
     #[test]

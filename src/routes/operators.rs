@@ -3,12 +3,10 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::accounts::operators::{self, Ctx, Operator, OperatorInput};
-use crate::auth::{Permission, Principal};
-use crate::db::operators as repo;
+use crate::accounts::operators::{self, Operator, OperatorInput};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
-use crate::routes::admin::{admin_read, admin_write};
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
 use crate::types::Guid;
@@ -19,19 +17,7 @@ pub async fn list_operators(
     state: web::Data<AppState>,
     caller: Principal,
 ) -> AppResult<HttpResponse> {
-    let list = admin_read(
-        &state,
-        caller,
-        Some(Permission::OPERATOR_READ),
-        |conn, _| {
-            Ok(repo::list(conn)?
-                .iter()
-                .map(Operator::from)
-                .collect::<Vec<_>>())
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(state.read(caller.into(), operators::list).await?))
 }
 
 #[utoipa::path(get, path = "/v4/Operator/{OperatorGuid}", tag = "Operator",
@@ -43,13 +29,9 @@ pub async fn get_operator(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGuid", &path)?;
-    let op = admin_read(
-        &state,
-        caller,
-        Some(Permission::OPERATOR_READ),
-        move |conn, _| Ok(Operator::from(&operators::find(conn, guid)?)),
-    )
-    .await?;
+    let op = state
+        .read(caller.into(), move |w| operators::get(w, guid))
+        .await?;
     Ok(HttpResponse::Ok().json(op))
 }
 
@@ -60,25 +42,11 @@ pub async fn create_operator(
     caller: Principal,
     body: ApiJson<OperatorInput>,
 ) -> AppResult<HttpResponse> {
-    let (index, now) = (state.auth.index.clone(), state.clock.now());
-    let op = admin_write(
-        &state,
-        caller,
-        Permission::OPERATOR_CREATE,
-        move |conn, _, caller| {
-            operators::create(
-                &Ctx {
-                    conn,
-                    actor: caller.actor(),
-                    caller_permissions: caller.permissions(),
-                    now,
-                    index: &index,
-                },
-                body.into_inner(),
-            )
-        },
-    )
-    .await?;
+    let op = state
+        .write(caller.into(), move |w| {
+            operators::create(w, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -95,23 +63,11 @@ async fn update(
     partial: bool,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGuid", &path)?;
-    let (index, now) = (state.auth.index.clone(), state.clock.now());
-    admin_write(
-        &state,
-        caller,
-        Permission::OPERATOR_UPDATE,
-        move |conn, after, caller| {
-            let ctx = Ctx {
-                conn,
-                actor: caller.actor(),
-                caller_permissions: caller.permissions(),
-                now,
-                index: &index,
-            };
-            operators::update(&ctx, guid, body.into_inner(), partial, after)
-        },
-    )
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            operators::update(w, guid, body.into_inner(), partial)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -148,24 +104,8 @@ pub async fn delete_operator(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OperatorGuid", &path)?;
-    let (index, now) = (state.auth.index.clone(), state.clock.now());
-    admin_write(
-        &state,
-        caller,
-        Permission::OPERATOR_DELETE,
-        move |conn, _, caller| {
-            operators::delete(
-                &Ctx {
-                    conn,
-                    actor: caller.actor(),
-                    caller_permissions: caller.permissions(),
-                    now,
-                    index: &index,
-                },
-                guid,
-            )
-        },
-    )
-    .await?;
+    state
+        .write(caller.into(), move |w| operators::delete(w, guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,10 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::outbox::{self, OutboxMessage, OutboxQuery};
-use crate::routes::admin::admin_read;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 
@@ -17,12 +16,8 @@ pub async fn list_outbox(
     query: web::Query<OutboxQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = query.into_inner().filter()?;
-    let messages = admin_read(
-        &state,
-        caller,
-        Some(Permission::OUTBOX_READ),
-        move |conn, _| Ok(outbox::list(conn, &filter)?),
-    )
-    .await?;
+    let messages = state
+        .read(caller.into(), move |w| Ok(outbox::list(w.conn, &filter)?))
+        .await?;
     Ok(HttpResponse::Ok().json(messages))
 }

@@ -3,43 +3,15 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{Permission, Principal};
-use crate::db::history as history_repo;
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::Guid;
-use crate::vault::Ctx;
 use crate::vault::authorizations::{self, Authorization, AuthorizationInput};
 use crate::vault::sections::{self, VaultSection, VaultSectionInput};
-
-/// Runs `f` with the caller's vault context in one read hop.
-pub async fn vault_read<T, F>(state: &web::Data<AppState>, caller: Principal, f: F) -> AppResult<T>
-where
-    F: FnOnce(&Ctx<'_>) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let now = state.clock.now();
-    state
-        .db
-        .read(move |conn| f(&Ctx::new(conn, caller.operator_id(), caller.actor(), now)))
-        .await
-}
-
-/// Runs `f` with the caller's vault context in one write transaction.
-pub async fn vault_write<T, F>(state: &web::Data<AppState>, caller: Principal, f: F) -> AppResult<T>
-where
-    F: FnOnce(&Ctx<'_>) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let now = state.clock.now();
-    state
-        .db
-        .write(move |conn, _| f(&Ctx::new(conn, caller.operator_id(), caller.actor(), now)))
-        .await
-}
 
 #[utoipa::path(get, path = "/v4/VaultSection", tag = "VaultSection",
     responses((status = 200, description = "The sections you can view (administrators: all)", body = [VaultSection]), ReadErrors))]
@@ -47,8 +19,7 @@ pub async fn list_sections(
     state: web::Data<AppState>,
     caller: Principal,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_READ)?;
-    Ok(HttpResponse::Ok().json(vault_read(&state, caller, sections::list).await?))
+    Ok(HttpResponse::Ok().json(state.read(caller.into(), sections::list).await?))
 }
 
 #[utoipa::path(get, path = "/v4/VaultSection/{VaultSectionGuid}", tag = "VaultSection",
@@ -59,10 +30,12 @@ pub async fn get_section(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_READ)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    Ok(HttpResponse::Ok()
-        .json(vault_read(&state, caller, move |ctx| sections::get(ctx, guid)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .read(caller.into(), move |w| sections::get(w, guid))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v4/VaultSection", tag = "VaultSection", request_body = VaultSectionInput,
@@ -72,11 +45,11 @@ pub async fn create_section(
     caller: Principal,
     body: ApiJson<VaultSectionInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_CREATE)?;
-    let section = vault_write(&state, caller, move |ctx| {
-        sections::create(ctx, body.into_inner())
-    })
-    .await?;
+    let section = state
+        .write(caller.into(), move |w| {
+            sections::create(w, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -94,12 +67,12 @@ pub async fn rename_section(
     path: web::Path<String>,
     body: ApiJson<VaultSectionInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_UPDATE)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    vault_write(&state, caller, move |ctx| {
-        sections::rename(ctx, guid, body.into_inner())
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            sections::rename(w, guid, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,9 +84,10 @@ pub async fn delete_section(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_DELETE)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    vault_write(&state, caller, move |ctx| sections::delete(ctx, guid)).await?;
+    state
+        .write(caller.into(), move |w| sections::delete(w, guid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -126,14 +100,13 @@ pub async fn section_history(
     path: web::Path<String>,
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::SECTION_READ)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
     let filter = query.into_inner().filter()?;
-    let entries = vault_read(&state, caller, move |ctx| {
-        ctx.section(guid)?;
-        HistoryEntry::all(history_repo::for_object(ctx.conn, guid, &filter)?)
-    })
-    .await?;
+    let entries = state
+        .read(caller.into(), move |w| {
+            HistoryEntry::all(sections::history(w, guid, &filter)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(entries))
 }
 
@@ -145,10 +118,12 @@ pub async fn list_authorizations(
     caller: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::AUTHORIZATION_READ)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    Ok(HttpResponse::Ok()
-        .json(vault_read(&state, caller, move |ctx| authorizations::list(ctx, guid)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .read(caller.into(), move |w| authorizations::list(w, guid))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v4/VaultSection/{VaultSectionGuid}/Authorization", tag = "VaultSection", request_body = AuthorizationInput,
@@ -160,12 +135,12 @@ pub async fn create_authorization(
     path: web::Path<String>,
     body: ApiJson<AuthorizationInput>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::AUTHORIZATION_CREATE)?;
     let guid = Guid::from_path("VaultSectionGuid", &path)?;
-    let auth = vault_write(&state, caller, move |ctx| {
-        authorizations::create(ctx, guid, body.into_inner())
-    })
-    .await?;
+    let auth = state
+        .write(caller.into(), move |w| {
+            authorizations::create(w, guid, body.into_inner())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(auth))
 }
 
@@ -177,12 +152,12 @@ pub async fn delete_authorization(
     caller: Principal,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    caller.require(Permission::AUTHORIZATION_DELETE)?;
     let section = Guid::from_path("VaultSectionGuid", &path.0)?;
     let authorization = Guid::from_path("AuthorizationId", &path.1)?;
-    vault_write(&state, caller, move |ctx| {
-        authorizations::delete(ctx, section, authorization)
-    })
-    .await?;
+    state
+        .write(caller.into(), move |w| {
+            authorizations::delete(w, section, authorization)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -55,6 +55,32 @@ impl SectionRights {
     }
 }
 
+/// The two rights a section grants (Uptrends' names).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub enum AuthorizationType {
+    ViewVaultSection,
+    ChangeVaultSection,
+}
+
+impl AuthorizationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationType::ViewVaultSection => "ViewVaultSection",
+            AuthorizationType::ChangeVaultSection => "ChangeVaultSection",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuthorizationType> {
+        match text {
+            "ViewVaultSection" => Some(AuthorizationType::ViewVaultSection),
+            "ChangeVaultSection" => Some(AuthorizationType::ChangeVaultSection),
+            _ => None,
+        }
+    }
+}
+
 /// Who an authorization is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grantee {

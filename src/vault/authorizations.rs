@@ -6,26 +6,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Ctx, change_needed};
-use crate::db::sections::{self as repo, AuthorizationRow, CHANGE, Grantee, SectionRow, VIEW};
+use super::{change_needed, section};
+use crate::audit::Change;
+use crate::db::sections::{self as repo, AuthorizationRow, SectionRow};
 use crate::db::{groups, operators};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Guid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum AuthorizationType {
-    ViewVaultSection,
-    ChangeVaultSection,
-}
-
-impl AuthorizationType {
-    fn as_str(self) -> &'static str {
-        match self {
-            AuthorizationType::ViewVaultSection => VIEW,
-            AuthorizationType::ChangeVaultSection => CHANGE,
-        }
-    }
-}
+use crate::types::{AuthorizationType, Grantee, Guid};
+use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -44,11 +31,7 @@ fn to_api(section: Guid, row: &AuthorizationRow) -> Authorization {
     Authorization {
         authorization_id: row.guid,
         context_id: section,
-        authorization_type: if row.kind == CHANGE {
-            AuthorizationType::ChangeVaultSection
-        } else {
-            AuthorizationType::ViewVaultSection
-        },
+        authorization_type: row.kind,
         operator_guid: row.operator_guid.map(|g| g.to_text()).unwrap_or_default(),
         operator_group_id: row.group_guid.map(|g| g.to_text()).unwrap_or_default(),
     }
@@ -85,29 +68,70 @@ fn present(field: &str, v: &Option<String>) -> AppResult<Option<Guid>> {
 }
 
 /// The section, with the caller allowed to manage its authorizations.
-fn managed_section(ctx: &Ctx<'_>, guid: Guid) -> AppResult<SectionRow> {
-    let (section, rights) = ctx.section(guid)?;
-    if rights.change || ctx.is_admin()? {
+fn managed_section(w: &Work<'_>, guid: Guid) -> AppResult<SectionRow> {
+    let (section, rights) = section(w, guid)?;
+    if rights.change || w.is_admin()? {
         Ok(section)
     } else {
         Err(change_needed("managing its authorizations"))
     }
 }
 
-pub fn list(ctx: &Ctx<'_>, section_guid: Guid) -> AppResult<Vec<Authorization>> {
-    let (section, _) = ctx.section(section_guid)?;
-    Ok(repo::authorizations(ctx.conn, section.id)?
+pub fn list(w: &Work<'_>, section_guid: Guid) -> AppResult<Vec<Authorization>> {
+    let (section, _) = section(w, section_guid)?;
+    Ok(repo::authorizations(w.conn, section.id)?
         .iter()
         .map(|a| to_api(section.guid, a))
         .collect())
 }
 
+fn grantee(w: &Work<'_>, input: &AuthorizationInput) -> AppResult<(Grantee, String)> {
+    let operator = present("OperatorGuid", &input.operator_guid)?;
+    let group_id = present("OperatorGroupId", &input.operator_group_id)?;
+    let group_alias = present("OperatorGroupGuid", &input.operator_group_guid)?;
+    let group = match (group_id, group_alias) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::new(
+                ErrorCode::GuidMismatch,
+                "OperatorGroupId and its alias OperatorGroupGuid name different groups; send one.",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    match (operator, group) {
+        (Some(op), None) => {
+            let row = operators::find_by_guid(w.conn, op)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::ReferencedOperatorNotFound,
+                    format!("OperatorGuid {op} names no operator; GET /v4/Operator lists them."),
+                )
+            })?;
+            Ok((Grantee::Operator(row.id), format!("operator {op}")))
+        }
+        (None, Some(g)) => {
+            let row = groups::find_by_guid(w.conn, g)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::ReferencedGroupNotFound,
+                    format!(
+                        "OperatorGroupId {g} names no operator group; GET /v4/OperatorGroup lists them."
+                    ),
+                )
+            })?;
+            Ok((Grantee::Group(row.id), format!("group {g}")))
+        }
+        _ => Err(AppError::new(
+            ErrorCode::GranteeRequired,
+            "Give exactly one of OperatorGuid (for an operator) or OperatorGroupId (for a group); leave the other \"\" or null.",
+        )),
+    }
+}
+
 pub fn create(
-    ctx: &Ctx<'_>,
+    w: &Work<'_>,
     section_guid: Guid,
     input: AuthorizationInput,
 ) -> AppResult<Authorization> {
-    let section = managed_section(ctx, section_guid)?;
+    let section = managed_section(w, section_guid)?;
     if let Some(context) = present("ContextId", &input.context_id)?
         && context != section.guid
     {
@@ -125,42 +149,8 @@ pub fn create(
             "AuthorizationType is required: ViewVaultSection or ChangeVaultSection.",
         )
     })?;
-    let operator = present("OperatorGuid", &input.operator_guid)?;
-    let group_id = present("OperatorGroupId", &input.operator_group_id)?;
-    let group_alias = present("OperatorGroupGuid", &input.operator_group_guid)?;
-    let group = match (group_id, group_alias) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(AppError::new(
-                ErrorCode::GuidMismatch,
-                "OperatorGroupId and its alias OperatorGroupGuid name different groups; send one.",
-            ));
-        }
-        (a, b) => a.or(b),
-    };
-    let (grantee, who) = match (operator, group) {
-        (Some(op), None) => {
-            let row = operators::find_by_guid(ctx.conn, op)?.ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::ReferencedOperatorNotFound,
-                    format!("OperatorGuid {op} names no operator; GET /v4/Operator lists them."),
-                )
-            })?;
-            (Grantee::Operator(row.id), format!("operator {op}"))
-        }
-        (None, Some(g)) => {
-            let row = groups::find_by_guid(ctx.conn, g)?.ok_or_else(|| {
-                AppError::new(ErrorCode::ReferencedGroupNotFound, format!("OperatorGroupId {g} names no operator group; GET /v4/OperatorGroup lists them."))
-            })?;
-            (Grantee::Group(row.id), format!("group {g}"))
-        }
-        _ => {
-            return Err(AppError::new(
-                ErrorCode::GranteeRequired,
-                "Give exactly one of OperatorGuid (for an operator) or OperatorGroupId (for a group); leave the other \"\" or null.",
-            ));
-        }
-    };
-    if let Some(existing) = repo::find_grant(ctx.conn, section.id, kind.as_str(), grantee)? {
+    let (grantee, who) = grantee(w, &input)?;
+    if let Some(existing) = repo::find_grant(w.conn, section.id, kind, grantee)? {
         return Err(AppError::new(
             ErrorCode::AuthorizationExists,
             format!(
@@ -172,52 +162,61 @@ pub fn create(
     }
     let mut kinds = vec![kind];
     if kind == AuthorizationType::ChangeVaultSection
-        && repo::find_grant(ctx.conn, section.id, VIEW, grantee)?.is_none()
+        && repo::find_grant(
+            w.conn,
+            section.id,
+            AuthorizationType::ViewVaultSection,
+            grantee,
+        )?
+        .is_none()
     {
         kinds.insert(0, AuthorizationType::ViewVaultSection);
     }
     let mut created = None;
     for k in kinds {
         let guid = Guid::new_random();
-        repo::insert_authorization(
-            ctx.conn,
-            guid,
-            section.id,
-            k.as_str(),
-            grantee,
-            ctx.now_ms(),
-        )?;
-        ctx.record(
-            "VaultSectionAuthorization",
-            guid,
-            Some(section.guid),
-            "Created",
-            format!("{} for {who}", k.as_str()),
+        repo::insert_authorization(w.conn, guid, section.id, k, grantee, w.now_ms())?;
+        w.record(
+            Change::new(
+                "VaultSectionAuthorization",
+                guid,
+                "Created",
+                format!("{} for {who}", k.as_str()),
+            )
+            .within(Some(section.guid)),
         )?;
         created = Some(guid);
     }
     let guid = created.ok_or_else(|| AppError::internal("no authorization created"))?;
-    let row = repo::find_authorization(ctx.conn, section.id, guid)?
+    let row = repo::find_authorization(w.conn, section.id, guid)?
         .ok_or_else(|| AppError::internal("authorization vanished"))?;
     Ok(to_api(section.guid, &row))
 }
 
-pub fn delete(ctx: &Ctx<'_>, section_guid: Guid, authorization: Guid) -> AppResult<()> {
-    let section = managed_section(ctx, section_guid)?;
-    let row = repo::find_authorization(ctx.conn, section.id, authorization)?.ok_or_else(|| {
+pub fn delete(w: &Work<'_>, section_guid: Guid, authorization: Guid) -> AppResult<()> {
+    let section = managed_section(w, section_guid)?;
+    let row = repo::find_authorization(w.conn, section.id, authorization)?.ok_or_else(|| {
         AppError::new(
             ErrorCode::AuthorizationNotFound,
             format!("No authorization {authorization} on this section; GET /v4/VaultSection/{section_guid}/Authorization lists them."),
         )
     })?;
     let mut doomed = vec![row.clone()];
-    if row.kind == VIEW
-        && let Some(change) = repo::find_grant(ctx.conn, section.id, CHANGE, row.grantee)?
+    if row.kind == AuthorizationType::ViewVaultSection
+        && let Some(change) = repo::find_grant(
+            w.conn,
+            section.id,
+            AuthorizationType::ChangeVaultSection,
+            row.grantee,
+        )?
     {
         doomed.push(change);
     }
-    let removed_changes = doomed.iter().filter(|a| a.kind == CHANGE).count() as i64;
-    if removed_changes > 0 && repo::change_count(ctx.conn, section.id)? <= removed_changes {
+    let removed_changes = doomed
+        .iter()
+        .filter(|a| a.kind == AuthorizationType::ChangeVaultSection)
+        .count() as i64;
+    if removed_changes > 0 && repo::change_count(w.conn, section.id)? <= removed_changes {
         return Err(AppError::new(
             ErrorCode::LastChangeAuthorization,
             "This would remove the last ChangeVaultSection authorization of the section and lock \
@@ -225,13 +224,15 @@ pub fn delete(ctx: &Ctx<'_>, section_guid: Guid, authorization: Guid) -> AppResu
         ));
     }
     for a in doomed {
-        repo::delete_authorization(ctx.conn, a.id)?;
-        ctx.record(
-            "VaultSectionAuthorization",
-            a.guid,
-            Some(section.guid),
-            "Deleted",
-            a.kind.clone(),
+        repo::delete_authorization(w.conn, a.id)?;
+        w.record(
+            Change::new(
+                "VaultSectionAuthorization",
+                a.guid,
+                "Deleted",
+                a.kind.as_str().to_string(),
+            )
+            .within(Some(section.guid)),
         )?;
     }
     Ok(())

@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Ctx, change_needed};
-use crate::db::sections::{self as repo, CHANGE, Grantee, SectionRow, VIEW};
+use super::{changeable_section, section};
+use crate::audit::Change;
+use crate::db::sections::{self as repo, SectionRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Guid;
+use crate::types::{AuthorizationType, Grantee, Guid};
 use crate::validate;
+use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -37,20 +39,18 @@ pub struct VaultSectionInput {
     pub name: Option<String>,
 }
 
-pub fn list(ctx: &Ctx<'_>) -> AppResult<Vec<VaultSection>> {
-    Ok(
-        repo::list_visible(ctx.conn, ctx.operator_id, ctx.is_admin()?)?
-            .iter()
-            .map(VaultSection::from)
-            .collect(),
-    )
+pub fn list(w: &Work<'_>) -> AppResult<Vec<VaultSection>> {
+    Ok(repo::list_visible(w.conn, w.operator_id()?, w.is_admin()?)?
+        .iter()
+        .map(VaultSection::from)
+        .collect())
 }
 
-pub fn get(ctx: &Ctx<'_>, guid: Guid) -> AppResult<VaultSection> {
-    Ok(VaultSection::from(&ctx.section(guid)?.0))
+pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<VaultSection> {
+    Ok(VaultSection::from(&section(w, guid)?.0))
 }
 
-pub fn create(ctx: &Ctx<'_>, input: VaultSectionInput) -> AppResult<VaultSection> {
+pub fn create(w: &Work<'_>, input: VaultSectionInput) -> AppResult<VaultSection> {
     if input.vault_section_guid.is_some() {
         return Err(AppError::new(
             ErrorCode::GuidNotSettable,
@@ -59,24 +59,29 @@ pub fn create(ctx: &Ctx<'_>, input: VaultSectionInput) -> AppResult<VaultSection
     }
     let name = validate::required_line("Name", input.name.as_deref(), 200)?;
     let guid = Guid::new_random();
-    let id = repo::insert(ctx.conn, guid, &name, ctx.now_ms())?;
-    ctx.record("VaultSection", guid, None, "Created", String::new())?;
-    for kind in [VIEW, CHANGE] {
+    let id = repo::insert(w.conn, guid, &name, w.now_ms())?;
+    w.record(Change::new("VaultSection", guid, "Created", String::new()))?;
+    for kind in [
+        AuthorizationType::ViewVaultSection,
+        AuthorizationType::ChangeVaultSection,
+    ] {
         let auth = Guid::new_random();
         repo::insert_authorization(
-            ctx.conn,
+            w.conn,
             auth,
             id,
             kind,
-            Grantee::Operator(ctx.operator_id),
-            ctx.now_ms(),
+            Grantee::Operator(w.operator_id()?),
+            w.now_ms(),
         )?;
-        ctx.record(
-            "VaultSectionAuthorization",
-            auth,
-            Some(guid),
-            "Created",
-            format!("{kind} for the creator"),
+        w.record(
+            Change::new(
+                "VaultSectionAuthorization",
+                auth,
+                "Created",
+                format!("{} for the creator", kind.as_str()),
+            )
+            .within(Some(guid)),
         )?;
     }
     Ok(VaultSection {
@@ -85,7 +90,7 @@ pub fn create(ctx: &Ctx<'_>, input: VaultSectionInput) -> AppResult<VaultSection
     })
 }
 
-pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: VaultSectionInput) -> AppResult<()> {
+pub fn rename(w: &Work<'_>, guid: Guid, input: VaultSectionInput) -> AppResult<()> {
     if let Some(sent) = input.vault_section_guid
         && sent != guid
     {
@@ -94,27 +99,27 @@ pub fn rename(ctx: &Ctx<'_>, guid: Guid, input: VaultSectionInput) -> AppResult<
             format!("VaultSectionGuid {sent} in the body differs from {guid} in the path."),
         ));
     }
-    let (section, rights) = ctx.section(guid)?;
+    let (existing, rights) = section(w, guid)?;
     let name = validate::required_line("Name", input.name.as_deref(), 200)?;
     if !rights.change {
-        return Err(change_needed("renaming it"));
+        return Err(super::change_needed("renaming it"));
     }
-    repo::rename(ctx.conn, section.id, &name)?;
-    ctx.record(
+    repo::rename(w.conn, existing.id, &name)?;
+    w.record(Change::new(
         "VaultSection",
         guid,
-        None,
         "Updated",
-        crate::audit::fields_changed(if name != section.name { &["Name"] } else { &[] }),
-    )
+        crate::audit::fields_changed(if name != existing.name {
+            &["Name"]
+        } else {
+            &[]
+        }),
+    ))
 }
 
-pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
-    let (section, rights) = ctx.section(guid)?;
-    if !rights.change {
-        return Err(change_needed("deleting it"));
-    }
-    let items = repo::item_count(ctx.conn, section.id)?;
+pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
+    let existing = changeable_section(w, guid, "deleting it")?;
+    let items = repo::item_count(w.conn, existing.id)?;
     if items > 0 {
         return Err(AppError::new(
             ErrorCode::VaultSectionNotEmpty,
@@ -124,6 +129,16 @@ pub fn delete(ctx: &Ctx<'_>, guid: Guid) -> AppResult<()> {
             ),
         ));
     }
-    repo::delete(ctx.conn, section.id)?;
-    ctx.record("VaultSection", guid, None, "Deleted", String::new())
+    repo::delete(w.conn, existing.id)?;
+    w.record(Change::new("VaultSection", guid, "Deleted", String::new()))
+}
+
+/// The section's history: changes to it, its authorizations and its items.
+pub fn history(
+    w: &Work<'_>,
+    guid: Guid,
+    filter: &crate::db::history::Filter,
+) -> AppResult<Vec<crate::db::history::HistoryRow>> {
+    section(w, guid)?;
+    Ok(crate::db::history::for_object(w.conn, guid, filter)?)
 }

@@ -5,12 +5,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Ctx;
 use super::items::visible;
+use crate::audit::Change;
 use crate::db::items::{self as repo, UsageRow};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::Guid;
 use crate::validate;
+use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -103,22 +104,22 @@ pub fn describe(usages: &[UsageRow]) -> String {
         .join(", ")
 }
 
-fn refresh_summary(ctx: &Ctx<'_>, item_id: i64) -> AppResult<()> {
-    let all = repo::usages(ctx.conn, item_id)?;
-    repo::set_used_by(ctx.conn, item_id, &summary(&all))?;
+fn refresh_summary(w: &Work<'_>, item_id: i64) -> AppResult<()> {
+    let all = repo::usages(w.conn, item_id)?;
+    repo::set_used_by(w.conn, item_id, &summary(&all))?;
     Ok(())
 }
 
-pub fn list(ctx: &Ctx<'_>, item: Guid) -> AppResult<Vec<Usage>> {
-    let (row, _) = visible(ctx, item)?;
-    Ok(repo::usages(ctx.conn, row.id)?
+pub fn list(w: &Work<'_>, item: Guid) -> AppResult<Vec<Usage>> {
+    let (row, _) = visible(w, item)?;
+    Ok(repo::usages(w.conn, row.id)?
         .iter()
         .map(Usage::from)
         .collect())
 }
 
-pub fn add(ctx: &Ctx<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreated> {
-    let (row, _) = visible(ctx, item)?;
+pub fn add(w: &Work<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreated> {
+    let (row, _) = visible(w, item)?;
     let consumer_type =
         validate::required_line("ConsumerType", input.consumer_type.as_deref(), 40)?
             .to_ascii_lowercase();
@@ -136,27 +137,29 @@ pub fn add(ctx: &Ctx<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreat
         validate::required_line("ConsumerName", input.consumer_name.as_deref(), 200)?;
     let guid = Guid::new_random();
     repo::insert_usage(
-        ctx.conn,
+        w.conn,
         row.id,
         guid,
         &consumer_type,
         &consumer_name,
-        ctx.now_ms(),
+        w.now_ms(),
     )?;
-    refresh_summary(ctx, row.id)?;
-    ctx.record(
-        "VaultItem",
-        item,
-        row.section_guid,
-        "UsageAdded",
-        format!("{consumer_type} (usage {guid})"),
+    refresh_summary(w, row.id)?;
+    w.record(
+        Change::new(
+            "VaultItem",
+            item,
+            "UsageAdded",
+            format!("{consumer_type} (usage {guid})"),
+        )
+        .within(Some(row.section_guid)),
     )?;
     Ok(UsageCreated { usage_guid: guid })
 }
 
-pub fn remove(ctx: &Ctx<'_>, item: Guid, usage: Guid) -> AppResult<()> {
-    let (row, _) = visible(ctx, item)?;
-    let found = repo::usages(ctx.conn, row.id)?
+pub fn remove(w: &Work<'_>, item: Guid, usage: Guid) -> AppResult<()> {
+    let (row, _) = visible(w, item)?;
+    let found = repo::usages(w.conn, row.id)?
         .into_iter()
         .find(|u| u.guid == usage)
         .ok_or_else(|| {
@@ -167,14 +170,16 @@ pub fn remove(ctx: &Ctx<'_>, item: Guid, usage: Guid) -> AppResult<()> {
                 ),
             )
         })?;
-    repo::delete_usage(ctx.conn, found.id)?;
-    refresh_summary(ctx, row.id)?;
-    ctx.record(
-        "VaultItem",
-        item,
-        row.section_guid,
-        "UsageRemoved",
-        format!("{} (usage {usage})", found.consumer_type),
+    repo::delete_usage(w.conn, found.id)?;
+    refresh_summary(w, row.id)?;
+    w.record(
+        Change::new(
+            "VaultItem",
+            item,
+            "UsageRemoved",
+            format!("{} (usage {usage})", found.consumer_type),
+        )
+        .within(Some(row.section_guid)),
     )
 }
 

@@ -462,9 +462,9 @@ async fn last_used_at_is_visible_at_once_and_survives_a_restart_of_the_writer() 
         .state
         .db
         .read(move |c| {
-            Ok(c.query_row(
+            Ok::<_, coffre::error::AppError>(c.query_one(
                 "SELECT last_used_at FROM api_keys WHERE guid = ?1",
-                [k.guid.clone()],
+                &[&k.guid.clone()],
                 |r| r.get(0),
             )?)
         })
@@ -493,9 +493,9 @@ async fn last_used_at_is_visible_at_once_and_survives_a_restart_of_the_writer() 
         .state
         .db
         .read(move |c| {
-            Ok(c.query_row(
+            Ok::<_, coffre::error::AppError>(c.query_one(
                 "SELECT last_used_at FROM api_keys WHERE guid = ?1",
-                [key_guid],
+                &[&key_guid],
                 |r| r.get(0),
             )?)
         })

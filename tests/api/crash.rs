@@ -270,7 +270,11 @@ async fn acknowledged_writes_survive_a_sigkill_and_nothing_else_is_half_there() 
     )
     .unwrap();
     let check: String = db
-        .read_blocking(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .read_blocking(|c| {
+            Ok::<_, coffre::error::AppError>(
+                c.query_one("PRAGMA integrity_check", &[], |r| r.get(0))?,
+            )
+        })
         .unwrap();
     assert_eq!(check, "ok");
     db.shutdown();

@@ -246,9 +246,9 @@ async fn a_notice_already_written_is_never_written_again() {
             c.execute(
                 "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at)
                  VALUES ('00000000-0000-4000-8000-0000000000EE', 'KeyExpired', ?1, ?2, 0, 'x@example.com', 's', 'b', 0)",
-                (&guid, expires),
+                &[&guid, &expires],
             )?;
-            Ok(())
+            Ok::<_, coffre::error::AppError>(())
         })
         .await
         .unwrap();

@@ -104,16 +104,15 @@ impl TestAppBuilder {
         let db = Arc::new(
             datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
         );
-        let (db2, keys2, now_ms) = (db.clone(), keys.clone(), self.now.timestamp_millis());
-        let boot = tokio::task::spawn_blocking(move || {
-            coffre::accounts::bootstrap::ensure(&db2, &keys2, now_ms)
-        })
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
         let clock = Arc::new(Clock::frozen_at(self.now));
         let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
+        let boot_state = state.clone();
+        let boot =
+            tokio::task::spawn_blocking(move || coffre::accounts::bootstrap::ensure(&boot_state))
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
         let options = ServerOptions {
             workers: 1,
             handle_signals: false,

@@ -25,24 +25,24 @@ async fn store_marker(state: &coffre::state::AppState) {
             c.execute(
                 "INSERT INTO operators (guid, full_name, email, login, created_at)
                  VALUES ('11111111-2222-4333-8444-555555555555', ?1, ?2, 'zebulon', 0)",
-                (NAME, EMAIL),
+                &[&NAME, &EMAIL],
             )?;
             c.execute(
                 "INSERT INTO vault_sections (guid, name, created_at)
                  VALUES ('99999999-2222-4333-8444-555555555555', 'Marker section', 0)",
-                [],
+                &[],
             )?;
             c.execute(
                 "INSERT INTO vault_items (guid, section_id, item_type, name, created_at, updated_at)
                  VALUES (?1, last_insert_rowid(), 'CredentialSet', 'Marker item', 0, 0)",
-                [ITEM],
+                &[&ITEM],
             )?;
             let blob = keys.sealer.seal(&SealContext::new("vault_items", ITEM, "password"), SECRET.as_bytes());
             c.execute(
                 "INSERT INTO vault_item_secrets (item_id, field, sealed) VALUES (last_insert_rowid(), 'password', ?1)",
-                [blob],
+                &[&blob],
             )?;
-            Ok(())
+            Ok::<_, coffre::error::AppError>(())
         })
         .await
         .unwrap();
@@ -55,9 +55,9 @@ fn read_marker(config: &Config) -> (String, String) {
     let db = datadir::open_database(config, &keys, Location::File(config.database_path())).unwrap();
     let (email, blob): (String, Vec<u8>) = db
         .read_blocking(|c| {
-            Ok(c.query_row(
+            Ok::<_, coffre::error::AppError>(c.query_one(
                 "SELECT o.email, s.sealed FROM operators o, vault_item_secrets s WHERE o.login = 'zebulon'",
-                [],
+                &[],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?)
         })
@@ -419,7 +419,7 @@ fn rekey_without_a_new_passphrase_or_terminal_is_a_usage_error() {
 async fn on_writer(app: &crate::helpers::TestApp, sql: &'static str) {
     app.state
         .db
-        .write(move |conn, _| Ok(conn.execute_batch(sql)?))
+        .write(move |conn, _| Ok::<_, coffre::error::AppError>(conn.batch(sql)?))
         .await
         .unwrap();
 }

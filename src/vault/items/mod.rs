@@ -1,0 +1,24 @@
+//! Vault items of five types. Sensitive values (passwords, archives and their
+//! passwords, file contents, OTP secrets) are sealed in `vault_item_secrets`
+//! and come back as `""` everywhere but `Reveal`.
+//!
+//! - `model`: the typed item (a body per type) and its stored form;
+//! - `api`: what the API shows and takes;
+//! - `merge`: how POST, PUT and PATCH change an item, per type (pure);
+//! - `archive`: certificate archives, opened before the write;
+//! - `ops`: the operations.
+
+mod api;
+mod archive;
+mod merge;
+mod model;
+mod ops;
+
+pub use api::{
+    CertificateArchive, CertificateArchiveInput, FileInfo, FileInfoInput, OneTimePasswordInfo,
+    OneTimePasswordInput, OtpCode, VaultItem, VaultItemInput, to_api,
+};
+pub use archive::{ArchiveToCheck, CheckedArchive, archive_to_check, new_archive_to_check};
+pub use merge::{MAX_FILE_BYTES, Mode};
+pub use model::{Item, ItemBody, Secret, VaultItemType};
+pub use ops::{create, current_code, delete, get, history, reveal, stream_list, update, visible};
