@@ -247,51 +247,6 @@ mod tests {
         );
     }
 
-    /// A permission is named after what a route does: its object is the
-    /// route's resource and its action the method's (POST that acts on an
-    /// existing object is an Update). Only the public routes declare none.
-    #[test]
-    fn every_route_but_the_public_ones_and_the_dev_clock_declares_its_permission() {
-        let json = serde_json::to_value(document(true)).unwrap();
-        for (path, item) in json["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                let permission = op["x-coffre-permission"].as_str().unwrap();
-                let requires = op["x-coffre-requires"].as_str().unwrap();
-                if !path.starts_with("/v4/") {
-                    assert_eq!((permission, requires), ("none", "none"), "{path}");
-                    continue;
-                }
-                if path.starts_with("/v4/Dev/") {
-                    assert_eq!((permission, requires), ("none", "Administrators"), "{path}");
-                    continue;
-                }
-                let family = path.split('/').nth(2).unwrap();
-                let object = match family {
-                    "VaultSection" if path.contains("/Authorization") => {
-                        "VaultSectionAuthorization"
-                    }
-                    f => f,
-                };
-                let (p_object, action) = permission.split_once('.').unwrap();
-                assert_eq!(p_object, object, "{method} {path}: {permission}");
-                let expected = match method.as_str() {
-                    "get" if path.ends_with("/Reveal") => "Reveal",
-                    "get" => "Read",
-                    "post" | "delete" if path.contains("/Usage") => "Use",
-                    "post" if path.ends_with("/Revoke") || path.ends_with("/Regenerate") => {
-                        "Update"
-                    }
-                    "post" | "delete" if path.contains("/Member/") => "Update",
-                    "post" => "Create",
-                    "put" | "patch" => "Update",
-                    "delete" => "Delete",
-                    other => panic!("{other}"),
-                };
-                assert_eq!(action, expected, "{method} {path}: {permission}");
-            }
-        }
-    }
-
     #[test]
     fn the_document_lists_every_error_code_with_its_status() {
         let json = serde_json::to_value(document(false)).unwrap();

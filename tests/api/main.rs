@@ -12,6 +12,7 @@ mod docs;
 mod expiry;
 mod health;
 mod limits;
+mod permissions;
 mod principals;
 mod storage;
 mod vault_items;
