@@ -14,32 +14,24 @@ use coffre::auth::Principal;
 use coffre::db::{Conn, items};
 use coffre::error::AppError;
 use coffre::types::Guid;
+use coffre::vault::items::{ItemBody, columns};
 use coffre::work::Caller;
-
-/// A credential set's columns.
-fn credential_set() -> items::ItemColumns<'static> {
-    items::ItemColumns {
-        name: "bench",
-        notes: "",
-        value: "",
-        user_name: "someone@example.com",
-        archive_issuer: "",
-        archive_not_before: "",
-        archive_not_after: "",
-        file_name: "",
-        file_size: 0,
-        otp_digits: None,
-        otp_period: None,
-        otp_hash_algorithm: None,
-        otp_encoding: None,
-    }
-}
 
 fn add_items(db: &coffre::db::Database, guids: Vec<Guid>) {
     db.write_blocking(move |c, _| {
         let section: i64 = c.query_one("SELECT id FROM vault_sections", &[], |r| r.get(0))?;
+        let body = ItemBody::CredentialSet {
+            user_name: "someone@example.com".into(),
+        };
         for guid in guids {
-            items::insert(c, guid, section, "CredentialSet", &credential_set(), 0)?;
+            items::insert(
+                c,
+                guid,
+                section,
+                "CredentialSet",
+                &columns("bench", "", &body),
+                0,
+            )?;
         }
         Ok::<_, AppError>(())
     })

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{self, Actor, Change};
 use crate::db::api_keys::{self, ApiKeyRow};
+use crate::db::outbox::{self, NewMessage};
 use crate::db::{Conn, Database, DbResult};
 use crate::error::AppResult;
-use crate::outbox::{self, MessageKind, NewMessage};
+use crate::outbox::MessageKind;
 use crate::time::rfc3339;
 use crate::types::Guid;
 
@@ -215,7 +216,7 @@ fn sweep_key(
             let changed = api_keys::mark_expired(conn, c.id, now_ms)?;
             let (subject, body) = expiry_email(c);
             let message = NewMessage {
-                kind: MessageKind::KeyExpired,
+                kind: MessageKind::KeyExpired.as_str(),
                 api_key_guid: c.guid,
                 expires_at: c.expires_at,
                 days_before: 0,
@@ -243,7 +244,7 @@ fn sweep_key(
         } else if let Some(days) = due_reminder(now_ms, c.expires_at, reminder_days) {
             let (subject, body) = reminder_email(c, days);
             let message = NewMessage {
-                kind: MessageKind::ExpiryReminder,
+                kind: MessageKind::ExpiryReminder.as_str(),
                 api_key_guid: c.guid,
                 expires_at: c.expires_at,
                 days_before: days,

@@ -44,33 +44,6 @@ pub struct OutboxMessage {
     pub created_at: String,
 }
 
-pub struct NewMessage<'a> {
-    pub kind: MessageKind,
-    pub api_key_guid: Guid,
-    pub expires_at: i64,
-    pub days_before: u32,
-    pub to: &'a str,
-    pub subject: &'a str,
-    pub body: &'a str,
-}
-
-/// Writes the message unless this very notice exists already; true if written.
-pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<bool> {
-    repo::enqueue(
-        conn,
-        &repo::NewMessage {
-            kind: m.kind.as_str(),
-            api_key_guid: m.api_key_guid,
-            expires_at: m.expires_at,
-            days_before: m.days_before,
-            to: m.to,
-            subject: m.subject,
-            body: m.body,
-        },
-        now_ms,
-    )
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

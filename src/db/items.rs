@@ -113,6 +113,27 @@ pub struct ItemColumns<'a> {
     pub otp_encoding: Option<&'a str>,
 }
 
+impl ItemColumns<'_> {
+    /// In the order `insert` and `update` bind them (from their fifth/second placeholder on).
+    fn params(&self) -> [&dyn super::Param; 13] {
+        [
+            &self.name,
+            &self.notes,
+            &self.value,
+            &self.user_name,
+            &self.archive_issuer,
+            &self.archive_not_before,
+            &self.archive_not_after,
+            &self.file_name,
+            &self.file_size,
+            &self.otp_digits,
+            &self.otp_period,
+            &self.otp_hash_algorithm,
+            &self.otp_encoding,
+        ]
+    }
+}
+
 pub fn insert(
     conn: &Conn<'_>,
     guid: Guid,
@@ -127,25 +148,7 @@ pub fn insert(
             otp_period, otp_hash_algorithm, otp_encoding, used_by, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, '-', ?17, ?17)
          RETURNING id",
-        &[
-            &guid,
-            &section_id,
-            &item_type,
-            &c.name,
-            &c.notes,
-            &c.value,
-            &c.user_name,
-            &c.archive_issuer,
-            &c.archive_not_before,
-            &c.archive_not_after,
-            &c.file_name,
-            &c.file_size,
-            &c.otp_digits,
-            &c.otp_period,
-            &c.otp_hash_algorithm,
-            &c.otp_encoding,
-            &now_ms,
-        ],
+        &[&[&guid as &dyn super::Param, &section_id, &item_type][..], &c.params(), &[&now_ms]].concat(),
         |r| r.get(0),
     )
 }
@@ -157,23 +160,7 @@ pub fn update(conn: &Conn<'_>, id: i64, c: &ItemColumns<'_>, now_ms: i64) -> DbR
             otp_digits = ?11, otp_period = ?12, otp_hash_algorithm = ?13, otp_encoding = ?14,
             updated_at = ?15
          WHERE id = ?1",
-        &[
-            &id,
-            &c.name,
-            &c.notes,
-            &c.value,
-            &c.user_name,
-            &c.archive_issuer,
-            &c.archive_not_before,
-            &c.archive_not_after,
-            &c.file_name,
-            &c.file_size,
-            &c.otp_digits,
-            &c.otp_period,
-            &c.otp_hash_algorithm,
-            &c.otp_encoding,
-            &now_ms,
-        ],
+        &[&[&id as &dyn super::Param][..], &c.params(), &[&now_ms]].concat(),
     )?;
     Ok(())
 }

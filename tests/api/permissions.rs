@@ -17,42 +17,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const ALL: [&str; 34] = [
-    "ApiKey.Read",
-    "ApiKey.Create",
-    "ApiKey.Update",
-    "ApiKey.Delete",
-    "Operator.Read",
-    "Operator.Create",
-    "Operator.Update",
-    "Operator.Delete",
-    "OperatorGroup.Read",
-    "OperatorGroup.Create",
-    "OperatorGroup.Update",
-    "OperatorGroup.Delete",
-    "VaultSection.Read",
-    "VaultSection.Create",
-    "VaultSection.Update",
-    "VaultSection.Delete",
-    "VaultSectionAuthorization.Read",
-    "VaultSectionAuthorization.Create",
-    "VaultSectionAuthorization.Update",
-    "VaultSectionAuthorization.Delete",
-    "VaultItem.Read",
-    "VaultItem.Create",
-    "VaultItem.Update",
-    "VaultItem.Delete",
-    "Outbox.Read",
-    "Outbox.Create",
-    "Outbox.Update",
-    "Outbox.Delete",
-    "History.Read",
-    "History.Create",
-    "History.Update",
-    "History.Delete",
-    "VaultItem.Reveal",
-    "VaultItem.Use",
-];
+/// Every permission, as the server names them.
+fn all() -> Vec<&'static str> {
+    coffre::types::permissions::all_names().to_vec()
+}
 
 /// One operation of the document, with a concrete request for it.
 struct Operation {
@@ -274,8 +242,8 @@ async fn every_operation_refuses_a_key_without_its_permission_or_its_operator_ri
 
     // 1. Every permission but the required one.
     let mut without = std::collections::HashMap::new();
-    for p in ALL {
-        let others: Vec<&str> = ALL.iter().copied().filter(|q| *q != p).collect();
+    for p in all() {
+        let others: Vec<&str> = all().into_iter().filter(|q| *q != p).collect();
         let k = app
             .create_key(json!({"EnablePermissions": true, "Permissions": others}))
             .await;
@@ -297,10 +265,10 @@ async fn every_operation_refuses_a_key_without_its_permission_or_its_operator_ri
     // 2. Every permission, but an operator without the right: first with no
     //    right at all, then (for section writes) with View only.
     let outsider = app
-        .create_key(json!({"EnablePermissions": true, "Permissions": ALL.to_vec()}))
+        .create_key(json!({"EnablePermissions": true, "Permissions": all()}))
         .await;
     let viewer = app
-        .create_key(json!({"EnablePermissions": true, "Permissions": ALL.to_vec()}))
+        .create_key(json!({"EnablePermissions": true, "Permissions": all()}))
         .await;
     app.post(
         &format!("/v4/VaultSection/{}/Authorization", f.section),
