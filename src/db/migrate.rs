@@ -1,9 +1,10 @@
-//! Schema versions. `schema.sql` is version 1; later versions append a
-//! migration here and never edit what shipped. `PRAGMA user_version` records
-//! the version a file is at.
+//! Schema versions. `schema.sql` is version 1; each later version is a file
+//! in `migrations/` appended to `MIGRATIONS` (never an edit of what shipped).
+//! `PRAGMA user_version` records the version a file is at.
 
 use rusqlite::Connection;
 
+/// Version N is `MIGRATIONS[N - 1]`, applied in its own transaction.
 const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
