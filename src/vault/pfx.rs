@@ -9,6 +9,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::{AppError, ErrorCode};
 use crate::time;
+use crate::vault::pfx_budget;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveInfo {
@@ -18,22 +19,29 @@ pub struct ArchiveInfo {
     pub not_after: String,
 }
 
+pub(crate) fn not_pkcs12() -> AppError {
+    AppError::new(
+        ErrorCode::NotPkcs12,
+        "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
+         of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
+    )
+}
+
 /// Opens the archive with `password` and describes its certificate: the one
 /// matching the private key if there is one, else the first end-entity one.
+/// Refuses first an archive that would take too much work to open.
 pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
+    pfx_budget::check(der, password)?;
     let archive = Pkcs12Archive::from_pkcs12(der, password).map_err(|e| match e {
-        P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_) | P12Error::InvalidPrivateKey => {
-            AppError::new(
-                ErrorCode::ArchivePasswordWrong,
-                "The certificate archive cannot be opened with CertificateArchive.Password: the \
-                 password is wrong for this .pfx. Send the password it was exported with.",
-            )
-        }
-        _ => AppError::new(
-            ErrorCode::NotPkcs12,
-            "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
-             of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
+        P12Error::MacError(_)
+        | P12Error::UnpadError
+        | P12Error::Pkcs5Error(_)
+        | P12Error::InvalidPrivateKey => AppError::new(
+            ErrorCode::ArchivePasswordWrong,
+            "The certificate archive cannot be opened with CertificateArchive.Password: the \
+             password is wrong for this .pfx. Send the password it was exported with.",
         ),
+        _ => not_pkcs12(),
     })?;
     let key_ids: Vec<&[u8]> = archive
         .keys
