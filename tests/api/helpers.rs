@@ -70,6 +70,7 @@ impl Drop for TestApp {
 pub struct TestAppBuilder {
     now: DateTime<Utc>,
     configure: Box<dyn FnOnce(&mut Config)>,
+    in_memory: bool,
 }
 
 pub fn test_config(data_dir: &Path) -> Config {
@@ -96,14 +97,24 @@ impl TestAppBuilder {
         self
     }
 
+    /// The database in memory (as `--dev`), for timings that the disk's
+    /// flush latency would blur; the data dir still holds the keyring.
+    pub fn in_memory(mut self) -> Self {
+        self.in_memory = true;
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&data_dir.path().join("data"));
         (self.configure)(&mut config);
         let keys = Arc::new(datadir::initialize(&config).unwrap());
-        let db = Arc::new(
-            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
-        );
+        let location = if self.in_memory {
+            Location::memory()
+        } else {
+            Location::File(config.database_path())
+        };
+        let db = Arc::new(datadir::open_database(&config, &keys, location).unwrap());
         let (db2, keys2, now_ms) = (db.clone(), keys.clone(), self.now.timestamp_millis());
         let boot = tokio::task::spawn_blocking(move || {
             coffre::accounts::bootstrap::ensure(&db2, &keys2, now_ms)
@@ -143,6 +154,7 @@ pub fn app() -> TestAppBuilder {
     TestAppBuilder {
         now: default_now(),
         configure: Box::new(|_| {}),
+        in_memory: false,
     }
 }
 
