@@ -586,7 +586,6 @@ mod pfx_forge;
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
     use std::time::{Duration, Instant};
 
     use super::pfx_forge::{self, Forge, MacSpec, Scheme};
@@ -785,68 +784,19 @@ mod tests {
         }
     }
 
-    fn pem(label: &str, der: &[u8]) -> String {
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|line| std::str::from_utf8(line).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        )
-    }
-
-    /// `openssl pkcs12 -export` of the forge's key and certificate, with
-    /// extra arguments.
-    fn openssl_export(args: &[&str]) -> Vec<u8> {
-        let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("k.pem");
-        let cert = dir.path().join("c.pem");
-        let pfx = dir.path().join("a.pfx");
-        std::fs::write(&key, pem("PRIVATE KEY", pfx_forge::KEY_DER)).unwrap();
-        std::fs::write(&cert, pem("CERTIFICATE", pfx_forge::CERT_DER)).unwrap();
-        let out = Command::new("openssl")
-            .args(["pkcs12", "-export", "-in"])
-            .arg(&cert)
-            .arg("-inkey")
-            .arg(&key)
-            .arg("-out")
-            .arg(&pfx)
-            .args(["-passout", &format!("pass:{PASSWORD}")])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read(pfx).unwrap()
-    }
-
     #[test]
     fn openssl_3des_and_strong_archives_pass() {
-        // Triple DES for both, as OpenSSL 1.1 and Windows' "TripleDES-SHA1" do.
-        let des = openssl_export(&[
-            "-certpbe",
-            "PBE-SHA1-3DES",
-            "-keypbe",
-            "PBE-SHA1-3DES",
-            "-macalg",
-            "sha1",
-            "-iter",
-            "2000",
-        ]);
-        let found = survey(&des, PASSWORD).unwrap();
+        // The forge's key and certificate, exported by `openssl pkcs12` (see
+        // tests/fixtures/make.sh). Triple DES for both, as OpenSSL 1.1 and
+        // Windows' "TripleDES-SHA1" do, with a SHA-1 MAC at 2000 iterations.
+        let des = include_bytes!("../../tests/fixtures/forge-3des.p12");
+        let found = survey(des, PASSWORD).unwrap();
         assert_eq!((found.bags, found.unopened), (2, 0));
-        assert!(inspect(&des, PASSWORD).is_ok());
-        // The strongest -iter we promise to accept.
-        let strong = openssl_export(&["-iter", "400000"]);
-        assert!(survey(&strong, PASSWORD).unwrap().cost <= MAX_TOTAL_COST);
-        assert!(inspect(&strong, PASSWORD).is_ok());
+        assert!(inspect(des, PASSWORD).is_ok());
+        // The strongest -iter we promise to accept: 400,000.
+        let strong = include_bytes!("../../tests/fixtures/forge-iter400k.p12");
+        assert!(survey(strong, PASSWORD).unwrap().cost <= MAX_TOTAL_COST);
+        assert!(inspect(strong, PASSWORD).is_ok());
     }
 
     #[test]
