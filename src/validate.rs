@@ -74,9 +74,10 @@ pub fn email(field: &str, value: Option<&str>) -> AppResult<String> {
     Ok(v)
 }
 
-/// Logins: 1–100 characters, no spaces or control characters.
+/// Logins: 1–254 characters (an e-mail address fits: it is the default
+/// login of an operator), no spaces or control characters.
 pub fn login(field: &str, value: Option<&str>) -> AppResult<String> {
-    let v = required_line(field, value, 100)?;
+    let v = required_line(field, value, 254)?;
     if v.chars().any(char::is_whitespace) {
         return Err(AppError::new(
             ErrorCode::InvalidField,

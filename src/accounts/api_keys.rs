@@ -15,7 +15,7 @@ use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::operators;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
-use crate::types::{Guid, KeyStatus, PermissionSet, permissions};
+use crate::types::{Guid, KeyStatus, PermissionSet, guid, permissions};
 use crate::validate;
 use crate::work::Work;
 
@@ -69,7 +69,7 @@ pub struct ApiKeyInput {
     #[schema(nullable, max_length = 100)]
     pub contact_last_name: Option<String>,
     /// Required at creation, unique across keys, never returned. Omitted on PUT: unchanged.
-    #[schema(nullable, min_length = 1, max_length = 100, pattern = r"^\S+$")]
+    #[schema(nullable, min_length = 1, max_length = 254, pattern = r"^\S+$")]
     pub contact_login: Option<String>,
     /// Required, unique; receives the expiry e-mails.
     #[schema(value_type = String, required = true, format = Email, max_length = 254)]
@@ -86,8 +86,10 @@ pub struct ApiKeyInput {
     /// `Object.Action` names, used when `EnablePermissions` is true.
     #[schema(nullable, value_type = Option<Vec<crate::types::permissions::PermissionName>>)]
     pub permissions: Option<Vec<String>>,
-    /// Read-only; if sent, must be this key's GUID.
-    #[schema(nullable)]
+    /// Read-only: not sent on POST (`""`, null or the nil GUID count as not
+    /// sent); on PUT, if sent, must be this key's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub api_key_guid: Option<Guid>,
     #[schema(read_only, nullable)]
     pub expires_at: Option<serde_json::Value>,

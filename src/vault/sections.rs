@@ -8,7 +8,7 @@ use super::{changeable_section, section};
 use crate::audit::Change;
 use crate::db::sections::{self as repo, SectionRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{AuthorizationType, Grantee, Guid};
+use crate::types::{AuthorizationType, Grantee, Guid, guid};
 use crate::validate;
 use crate::work::Work;
 
@@ -31,8 +31,10 @@ impl From<&SectionRow> for VaultSection {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct VaultSectionInput {
-    /// Omit on POST; on PUT, if sent, must be the section's GUID.
-    #[schema(nullable)]
+    /// Not sent on POST (`""`, null or the nil GUID count as not sent); on
+    /// PUT, if sent, must be the section's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub vault_section_guid: Option<Guid>,
     /// Required.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]

@@ -7,6 +7,7 @@ mod api_keys;
 mod auth;
 mod bad_input;
 mod cli;
+mod compat;
 mod crash;
 mod docs;
 mod expiry;

@@ -237,11 +237,12 @@ pub fn reveal(w: &Work<'_>, guid: Guid) -> AppResult<VaultItem> {
         }
         ItemBody::Certificate { .. } => {}
         ItemBody::CertificateArchive { .. } => {
-            out.certificate_archive.password =
-                text(read_secret(w, &item, Secret::ArchivePassword)?);
-            out.certificate_archive.archive_data = read_secret(w, &item, Secret::ArchiveData)?
-                .map(|b| encoding::encode(&b))
-                .unwrap_or_default();
+            if let Some(archive) = out.certificate_archive.as_mut() {
+                archive.password = text(read_secret(w, &item, Secret::ArchivePassword)?);
+                archive.archive_data = read_secret(w, &item, Secret::ArchiveData)?
+                    .map(|b| encoding::encode(&b))
+                    .unwrap_or_default();
+            }
         }
         ItemBody::File { .. } => {
             if let Some(info) = out.file_info.as_mut() {
