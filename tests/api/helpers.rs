@@ -460,6 +460,30 @@ impl ServerProcess {
         wait_with_timeout(&mut self.child, Duration::from_secs(30))
     }
 
+    /// Waits for the process to exit — an event, not a poll — and says how
+    /// long that took; kills it and fails after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (i32, Duration) {
+        let started = Instant::now();
+        let pid = self.child.id();
+        let child = &mut self.child;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            scope.spawn(move || {
+                let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(-1);
+                let _ = tx.send(code);
+            });
+            match rx.recv_timeout(timeout) {
+                Ok(code) => (code, started.elapsed()),
+                Err(_) => {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                    panic!("coffre did not exit within {timeout:?}");
+                }
+            }
+        })
+    }
+
     pub fn kill9(&mut self) {
         signal(&self.child, "KILL");
         let _ = self.child.wait();

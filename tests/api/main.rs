@@ -11,6 +11,7 @@ mod compat;
 mod crash;
 mod docs;
 mod expiry;
+mod harness;
 mod health;
 mod limits;
 mod permissions;
