@@ -87,6 +87,41 @@ pub fn login(field: &str, value: Option<&str>) -> AppResult<String> {
     Ok(v)
 }
 
+/// Drops serde's position suffix and any quoted user text (it could be a secret).
+pub fn redact(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    let mut in_quotes = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if !in_quotes => {
+                in_quotes = true;
+                out.push_str("\"…");
+            }
+            '"' if in_quotes => {
+                in_quotes = false;
+                out.push('"');
+            }
+            _ if in_quotes => {}
+            '`' => {
+                // Backticks hold field names and expected variants (ours), except
+                // after "unknown variant", where they hold what the client sent.
+                let quoted: String = chars.by_ref().take_while(|&c| c != '`').collect();
+                if out.ends_with("unknown variant ") || out.ends_with("invalid value: string ") {
+                    out.push_str("`…`");
+                } else {
+                    out.push('`');
+                    out.push_str(&quoted);
+                    out.push('`');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

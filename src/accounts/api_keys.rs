@@ -314,14 +314,19 @@ fn find(w: &Work<'_>, guid: Guid) -> AppResult<ApiKeyRow> {
     })
 }
 
+/// What is stored of a key: its lookup id, the keyed hash of its secret and
+/// its masked form.
+pub fn key_secret(hasher: &ApiKeyHasher, token: &ApiKeyToken) -> KeySecret {
+    KeySecret {
+        lookup_id: token.lookup_id().to_string(),
+        secret_hash: hasher.hash(token),
+        masked_key: token.masked(),
+    }
+}
+
 fn new_secret(hasher: &ApiKeyHasher) -> (KeySecret, String) {
     let (token, full) = ApiKeyToken::generate();
-    let secret = KeySecret {
-        lookup_id: token.lookup_id().to_string(),
-        secret_hash: hasher.hash(&token),
-        masked_key: token.masked(),
-    };
-    (secret, full.to_string())
+    (key_secret(hasher, &token), full.to_string())
 }
 
 /// Once committed, authentication sees the key as it now is.
@@ -413,6 +418,18 @@ fn require_section_rights_of(w: &Work<'_>, row: &ApiKeyRow) -> AppResult<()> {
 }
 
 pub fn create(w: &Work<'_>, input: ApiKeyInput) -> AppResult<ApiKey> {
+    create_with(w, input, Guid::new_random(), None)
+}
+
+/// `create` with the key's GUID and, optionally, the key itself given (a
+/// seed fixes both; `Key` in the response is then that key). The body's own
+/// `ApiKeyGuid` is not looked at.
+pub fn create_with(
+    w: &Work<'_>,
+    input: ApiKeyInput,
+    guid: Guid,
+    key: Option<&ApiKeyToken>,
+) -> AppResult<ApiKey> {
     let valid = validate(input, w.now, true, None)?;
     require_within(w.permissions(), valid.effective(), "create")?;
     let login = valid.login.clone().unwrap_or_default();
@@ -425,8 +442,11 @@ pub fn create(w: &Work<'_>, input: ApiKeyInput) -> AppResult<ApiKey> {
     };
     let operator_id = operators::insert(w.conn, &operator, w.now_ms())
         .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
-    let (secret, full) = new_secret(&w.state.keys.api_key_hasher);
-    let guid = Guid::new_random();
+    let hasher = &w.state.keys.api_key_hasher;
+    let (secret, full) = match key {
+        Some(token) => (key_secret(hasher, token), token.text().to_string()),
+        None => new_secret(hasher),
+    };
     let id = repo::insert(
         w.conn,
         guid,

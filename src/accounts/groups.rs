@@ -121,6 +121,15 @@ pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGrou
             "Omit OperatorGroupGuid: the server assigns it.",
         ));
     }
+    create_with_guid(w, input, Guid::new_random())
+}
+
+/// `create` with the group's GUID given (a seed fixes it).
+pub fn create_with_guid(
+    w: &Work<'_>,
+    input: OperatorGroupInput,
+    guid: Guid,
+) -> AppResult<OperatorGroup> {
     if input.is_administrators_group == Some(true) {
         return Err(AppError::new(
             ErrorCode::AdministratorsGroupExists,
@@ -128,7 +137,6 @@ pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGrou
         ));
     }
     let description = validate::required_line("Description", input.description.as_deref(), 200)?;
-    let guid = Guid::new_random();
     repo::insert(w.conn, guid, &description, false, w.now_ms()).map_err(name_conflict)?;
     history(w, guid, "Created", String::new())?;
     Ok(OperatorGroup {

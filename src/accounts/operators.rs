@@ -181,6 +181,12 @@ pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
             "Omit OperatorGuid: the server assigns it.",
         ));
     }
+    create_with_guid(w, input, Guid::new_random())
+}
+
+/// `create` with the operator's GUID given (a seed fixes it); the body's
+/// own `OperatorGuid` is not looked at.
+pub fn create_with_guid(w: &Work<'_>, input: OperatorInput, guid: Guid) -> AppResult<Operator> {
     let full_name = validate::required_line("FullName", input.full_name.as_deref(), 200)?;
     let email = validate::email("Email", input.email.as_deref())?;
     let defaulted = input.login.is_none();
@@ -188,7 +194,6 @@ pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
         Some(login) => validate::login("Login", Some(login))?,
         None => email.clone(),
     };
-    let guid = Guid::new_random();
     let new = NewOperator {
         guid,
         full_name: &full_name,

@@ -137,6 +137,17 @@ pub fn create(
     section_guid: Guid,
     input: AuthorizationInput,
 ) -> AppResult<Authorization> {
+    create_with_guid(w, section_guid, input, Guid::new_random())
+}
+
+/// `create` with the GUID of the authorization asked for given (a seed
+/// fixes it); a View that Change brings along gets a fresh one.
+pub fn create_with_guid(
+    w: &Work<'_>,
+    section_guid: Guid,
+    input: AuthorizationInput,
+    guid: Guid,
+) -> AppResult<Authorization> {
     let section = managed_section(w, section_guid)?;
     if let Some(context) = present("ContextId", &input.context_id)?
         && context != section.guid
@@ -180,7 +191,7 @@ pub fn create(
     }
     let mut created = None;
     for k in kinds {
-        let guid = Guid::new_random();
+        let guid = if k == kind { guid } else { Guid::new_random() };
         repo::insert_authorization(w.conn, guid, section.id, k, grantee, w.now_ms())?;
         w.record(
             Change::new(

@@ -118,3 +118,63 @@ async fn sigterm_lets_an_in_flight_request_finish_and_stores_last_used_at() {
     let keys: Value = get("/v4/ApiKey").await.unwrap().json().await.unwrap();
     assert!(keys[0]["LastUsedAt"].is_string(), "{keys}");
 }
+
+#[test]
+fn keygen_prints_a_fresh_well_formed_key() {
+    let first = run(coffre().arg("keygen"));
+    let second = run(coffre().arg("keygen"));
+    assert_eq!((first.code, second.code), (0, 0), "{}", first.stderr);
+    let (a, b) = (first.stdout.trim(), second.stdout.trim());
+    assert_ne!(a, b);
+    for key in [a, b] {
+        assert!(
+            coffre::crypto::ApiKeyToken::parse(key).is_some(),
+            "{key} is not well-formed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dev_takes_a_bootstrap_key_given_in_advance() {
+    let key = run(coffre().arg("keygen")).stdout.trim().to_string();
+    for from_env in [false, true] {
+        let mut cmd = coffre();
+        cmd.args(["--dev", "--listen", "127.0.0.1:0"]);
+        if from_env {
+            cmd.env("COFFRE_DEV_BOOTSTRAP_KEY", &key);
+        } else {
+            cmd.args(["--dev-bootstrap-key", &key]);
+        }
+        cmd.arg("serve");
+        let server = ServerProcess::start(cmd);
+        assert_eq!(server.bootstrap_key(), key);
+        let res = reqwest::Client::new()
+            .get(server.url("/v4/ApiKey"))
+            .basic_auth("any", Some(&key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let keys: Value = res.json().await.unwrap();
+        assert_eq!(keys[0]["Name"], "Bootstrap key");
+        assert!(!server.stderr().contains(&key), "the key is never logged");
+    }
+
+    // A key that is not well-formed, or one without --dev: exit 2, saying why.
+    let mut typo = key.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'a' { 'b' } else { 'a' });
+    let out = run(coffre().args(["--dev", "--dev-bootstrap-key", &typo, "serve"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("coffre keygen"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&typo), "{}", out.stderr);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(coffre().arg("--data-dir").arg(tmp.path().join("d")).args([
+        "--dev-bootstrap-key",
+        &key,
+        "init",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--dev"), "{}", out.stderr);
+    assert!(!tmp.path().join("d").exists());
+}

@@ -16,6 +16,7 @@ mod health;
 mod limits;
 mod permissions;
 mod principals;
+mod seed;
 mod storage;
 mod vault_items;
 mod vault_sections;

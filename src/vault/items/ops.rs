@@ -119,6 +119,17 @@ pub fn create(
     input: VaultItemInput,
     archive: Option<CheckedArchive>,
 ) -> AppResult<VaultItem> {
+    create_with_guid(w, input, archive, Guid::new_random())
+}
+
+/// `create` with the item's GUID given (a seed fixes it; the body must not
+/// carry one).
+pub fn create_with_guid(
+    w: &Work<'_>,
+    input: VaultItemInput,
+    archive: Option<CheckedArchive>,
+    guid: Guid,
+) -> AppResult<VaultItem> {
     let t = fixed_type(Mode::Create, &input, None, None)?;
     let section_guid = input.vault_section_guid.ok_or_else(|| {
         AppError::new(
@@ -136,7 +147,6 @@ pub fn create(
         return Err(change_needed("adding items"));
     }
     let merged = merge(Mode::Create, t, None, input, archive)?;
-    let guid = Guid::new_random();
     let id = repo::insert(
         w.conn,
         guid,
