@@ -136,6 +136,12 @@ impl Application {
         listen: SocketAddr,
         options: ServerOptions,
     ) -> std::io::Result<Application> {
+        if state.config.dev && state.baseline.get().is_none() {
+            // What `POST /v4/Dev/Reset` returns to: bootstrap and seed done.
+            state
+                .capture_baseline()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
         let listener = TcpListener::bind(listen)?;
         let address = listener.local_addr()?;
         let data = web::Data::new(state.clone());

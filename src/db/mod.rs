@@ -16,6 +16,7 @@ pub mod operators;
 pub mod outbox;
 pub mod rights;
 pub mod sections;
+pub mod snapshot;
 pub mod writer;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use rusqlite::Connection;
 pub use conn::{Conn, Dialect, Param, Row};
 pub use connection::{ConnectionSettings, Location};
 pub use error::{DbError, DbErrorKind, DbResult};
+pub use snapshot::Snapshot;
 pub use writer::JobError;
 
 use crate::types::Guid;

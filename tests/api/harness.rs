@@ -178,3 +178,97 @@ async fn dev_takes_a_bootstrap_key_given_in_advance() {
     assert!(out.stderr.contains("--dev"), "{}", out.stderr);
     assert!(!tmp.path().join("d").exists());
 }
+
+#[tokio::test]
+async fn dev_reset_returns_everything_to_the_state_at_start() {
+    let app = app()
+        .config(|c| {
+            c.dev = true;
+            c.auth_failure_limit = 3;
+        })
+        .spawn()
+        .await;
+    let at_start = app.get("/v4/VaultItem").await.expect(200).text;
+    let keys_at_start = app.get("/v4/ApiKey").await.expect(200).body;
+
+    // A day of a test's work: objects created, changed and deleted, a key
+    // made and used, the clock moved, failed logins counted.
+    let section = app
+        .post("/v4/VaultSection", serde_json::json!({"Name": "Scratch"}))
+        .await
+        .expect(201)
+        .guid("VaultSectionGuid");
+    let item = app
+        .post(
+            "/v4/VaultItem",
+            serde_json::json!({"Name": "tmp", "VaultSectionGuid": section, "VaultItemType": "CredentialSet", "Password": "p"}),
+        )
+        .await
+        .expect(201)
+        .guid("VaultItemGuid");
+    let key = app.create_key(serde_json::json!({})).await;
+    app.send(&key.key, reqwest::Method::GET, "/v4/VaultSection", None)
+        .await
+        .expect(200);
+    app.put(
+        "/v4/Dev/Clock",
+        serde_json::json!({"Now": "2031-01-01T00:00:00Z"}),
+    )
+    .await
+    .expect(200);
+    for _ in 0..3 {
+        app.send("coffre_nope", reqwest::Method::GET, "/v4/VaultItem", None)
+            .await
+            .expect(401);
+    }
+    app.send("coffre_nope", reqwest::Method::GET, "/v4/VaultItem", None)
+        .await
+        .expect(429);
+
+    let res = app
+        .send(&app.admin_key, reqwest::Method::POST, "/v4/Dev/Reset", None)
+        .await
+        .expect(204);
+    assert!(res.text.is_empty());
+
+    assert_eq!(app.get("/v4/VaultItem").await.expect(200).text, at_start);
+    app.get(&format!("/v4/VaultItem/{item}")).await.expect(404);
+    app.get(&format!("/v4/VaultSection/{section}"))
+        .await
+        .expect(404);
+    // The key made since is gone, for authentication too.
+    app.send(&key.key, reqwest::Method::GET, "/v4/VaultSection", None)
+        .await
+        .expect(401);
+    let clock = app.get("/v4/Dev/Clock").await.expect(200).body;
+    assert_eq!(clock["IsRealTime"], true);
+    // The limiter forgot the failures (the 401 above was the first again).
+    app.send("coffre_nope", reqwest::Method::GET, "/v4/VaultItem", None)
+        .await
+        .expect(401);
+    // The keys are as at start; LastUsedAt is the one this very request set.
+    let mut keys = app.get("/v4/ApiKey").await.expect(200).body;
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    keys[0]["LastUsedAt"] = keys_at_start[0]["LastUsedAt"].clone();
+    assert_eq!(keys, keys_at_start);
+
+    // And it can be done again, as often as a harness likes.
+    app.post("/v4/VaultSection", serde_json::json!({"Name": "Again"}))
+        .await
+        .expect(201);
+    app.send(&app.admin_key, reqwest::Method::POST, "/v4/Dev/Reset", None)
+        .await
+        .expect(204);
+    assert_eq!(app.get("/v4/VaultItem").await.expect(200).text, at_start);
+    assert!(!app.get("/v4/VaultSection").await.text.contains("Again"));
+}
+
+#[tokio::test]
+async fn dev_reset_exists_only_with_dev() {
+    let app = spawn_app().await;
+    let res = app
+        .send(&app.admin_key, reqwest::Method::POST, "/v4/Dev/Reset", None)
+        .await
+        .expect(404);
+    assert_eq!(res.code(), "RouteNotFound");
+}

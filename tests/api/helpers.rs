@@ -101,9 +101,13 @@ impl TestAppBuilder {
         let mut config = test_config(&data_dir.path().join("data"));
         (self.configure)(&mut config);
         let keys = Arc::new(datadir::initialize(&config).unwrap());
-        let db = Arc::new(
-            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
-        );
+        // As `serve --dev` does: in memory (a reset's snapshot needs it).
+        let location = if config.dev {
+            Location::memory()
+        } else {
+            Location::File(config.database_path())
+        };
+        let db = Arc::new(datadir::open_database(&config, &keys, location).unwrap());
         let clock = Arc::new(Clock::frozen_at(self.now));
         let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
         let boot_state = state.clone();

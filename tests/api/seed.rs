@@ -273,6 +273,68 @@ async fn the_example_seed_loads_under_dev_and_the_api_shows_all_of_it() {
     assert_example_state(&Client::new(&server)).await;
 }
 
+#[tokio::test]
+async fn a_reset_returns_a_seeded_server_to_its_seed() {
+    let server = serve_seeded(&example_seed());
+    let c = Client::new(&server);
+    // A test's worth of changes: a seeded key revoked, a seeded item deleted,
+    // a section renamed, a group emptied, the clock moved.
+    let keys = c.get(ADMIN_KEY, "/v4/ApiKey").await.expect(200).body;
+    let ci = named(&keys, "Name", "CI pipeline")["ApiKeyGuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.call(
+        ADMIN_KEY,
+        Method::POST,
+        &format!("/v4/ApiKey/{ci}/Revoke"),
+        None,
+    )
+    .await
+    .expect(200);
+    c.get(CI_KEY, "/v4/VaultItem").await.expect(401);
+    let all = c.get(ADMIN_KEY, "/v4/VaultItem").await.expect(200).body;
+    let file = named(&all, "Name", "Price list")["VaultItemGuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.call(
+        ADMIN_KEY,
+        Method::DELETE,
+        &format!("/v4/VaultItem/{file}"),
+        None,
+    )
+    .await
+    .expect(204);
+    c.call(
+        ADMIN_KEY,
+        Method::PUT,
+        &format!("/v4/VaultSection/{WEB_SHOP}"),
+        Some(serde_json::json!({"Name": "Renamed"})),
+    )
+    .await
+    .expect(204);
+    c.call(
+        ADMIN_KEY,
+        Method::PUT,
+        "/v4/Dev/Clock",
+        Some(serde_json::json!({"Now": "2100-01-02T00:00:00Z"})),
+    )
+    .await
+    .expect(200);
+    // The Ops key expired at the end of 2099-12-31.
+    c.get(OPS_KEY, "/v4/Operator").await.expect(401);
+
+    c.call(ADMIN_KEY, Method::POST, "/v4/Dev/Reset", None)
+        .await
+        .expect(204);
+    assert_example_state(&c).await;
+    let clock = c.get(ADMIN_KEY, "/v4/Dev/Clock").await.expect(200).body;
+    assert_eq!(clock["IsRealTime"], true);
+    let outbox = c.get(ADMIN_KEY, "/v4/Outbox").await.expect(200).body;
+    assert_eq!(outbox, serde_json::json!([]), "the expiry e-mails went too");
+}
+
 /// A data dir that must not exist after a refused `init`.
 fn init_with(seed: &Path, dir: &Path) -> Output {
     run(coffre()
