@@ -6,16 +6,19 @@
 //! (by parsing the entry into the API's own input type), the files, the keys
 //! and the certificate archives (opened with their password).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::accounts::api_keys::ApiKeyInput;
 use crate::accounts::groups::OperatorGroupInput;
 use crate::accounts::operators::OperatorInput;
 use crate::crypto::ApiKeyToken;
+use crate::error::AppError;
 use crate::types::Guid;
 use crate::vault::authorizations::AuthorizationInput;
 use crate::vault::encoding;
@@ -178,6 +181,7 @@ impl Seed {
             }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let mut archives = Archives::default();
         let mut entries = Vec::new();
         for (name, value) in table {
             let kind = Kind::ALL
@@ -203,7 +207,7 @@ impl Seed {
                     Some(named) => format!("{shown}: [[{name}]] #{} {named:?}", n + 1),
                     None => format!("{shown}: [[{name}]] #{}", n + 1),
                 };
-                let entry = read_entry(kind, label, body, base)?;
+                let entry = read_entry(kind, label, body, base, &mut archives)?;
                 entries.push(entry);
             }
         }
@@ -246,11 +250,33 @@ fn read_file(base: &Path, name: &str, field: &str, label: &str) -> Result<Vec<u8
     std::fs::read(&path).map_err(fail)
 }
 
+/// Archives already opened, by digest of their bytes and password: a seed
+/// that reuses one fixture opens it once.
+#[derive(Default)]
+struct Archives(HashMap<[u8; 32], ArchiveInfo>);
+
+impl Archives {
+    fn inspect(&mut self, data: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
+        let mut digest = Sha256::new();
+        digest.update((data.len() as u64).to_be_bytes());
+        digest.update(data);
+        digest.update(password.as_bytes());
+        let id: [u8; 32] = digest.finalize().into();
+        if let Some(info) = self.0.get(&id) {
+            return Ok(info.clone());
+        }
+        let info = pfx::inspect(data, password)?;
+        self.0.insert(id, info.clone());
+        Ok(info)
+    }
+}
+
 fn read_entry(
     kind: Kind,
     label: String,
     mut body: Map<String, Value>,
     base: &Path,
+    archives: &mut Archives,
 ) -> Result<Entry, String> {
     let mut refs = Refs::default();
     for field in kind.seed_fields() {
@@ -326,7 +352,7 @@ fn read_entry(
     if kind == Kind::VaultItem {
         read_item_files(&mut body, base, &label)?;
     }
-    check_body(kind, &body, &mut refs, &label)?;
+    check_body(kind, &body, &mut refs, &label, archives)?;
     Ok(Entry {
         kind,
         label,
@@ -377,6 +403,7 @@ fn check_body(
     body: &Map<String, Value>,
     refs: &mut Refs,
     label: &str,
+    archives: &mut Archives,
 ) -> Result<(), String> {
     let at = |e: String| format!("{label}: {e}");
     match kind {
@@ -387,13 +414,16 @@ fn check_body(
         Kind::Authorization => drop(parse_body::<AuthorizationInput>(body).map_err(at)?),
         Kind::VaultItem => {
             let input: VaultItemInput = parse_body(body).map_err(at)?;
-            let describe = |e: crate::error::AppError| {
+            let describe = |e: AppError| {
                 let messages: Vec<&str> = e.messages().iter().map(|m| m.message.as_str()).collect();
                 format!("{label}: {}", messages.join(" "))
             };
             if let Some(archive) = items::new_archive_to_check(&input).map_err(describe)? {
-                refs.archive =
-                    Some(pfx::inspect(&archive.data, &archive.password).map_err(describe)?);
+                refs.archive = Some(
+                    archives
+                        .inspect(&archive.data, &archive.password)
+                        .map_err(describe)?,
+                );
             }
         }
     }
