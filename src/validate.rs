@@ -5,6 +5,18 @@ use email_address::{EmailAddress, Options};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
+/// A GUID the server assigns, sent on a create (`""`, null and the nil
+/// GUID already count as not sent).
+pub fn server_assigned(field: &str, sent: Option<crate::types::Guid>) -> AppResult<()> {
+    match sent {
+        Some(_) => Err(AppError::new(
+            ErrorCode::GuidNotSettable,
+            format!("Omit {field}: the server assigns it."),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn required(field: &str) -> AppError {
     AppError::new(ErrorCode::FieldRequired, format!("{field} is required."))
 }

@@ -115,12 +115,7 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<OperatorGroup> {
 }
 
 pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
-    if input.operator_group_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit OperatorGroupGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("OperatorGroupGuid", input.operator_group_guid)?;
     create_with_guid(w, input, Guid::new_random())
 }
 

@@ -175,12 +175,7 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<Operator> {
 }
 
 pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
-    if input.operator_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit OperatorGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("OperatorGuid", input.operator_guid)?;
     create_with_guid(w, input, Guid::new_random())
 }
 

@@ -54,12 +54,7 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<VaultSection> {
 }
 
 pub fn create(w: &Work<'_>, input: VaultSectionInput) -> AppResult<VaultSection> {
-    if input.vault_section_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit VaultSectionGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("VaultSectionGuid", input.vault_section_guid)?;
     create_with_guid(w, input, Guid::new_random())
 }
 

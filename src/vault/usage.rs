@@ -124,12 +124,7 @@ pub fn list(w: &Work<'_>, item: Guid) -> AppResult<Vec<Usage>> {
 
 pub fn add(w: &Work<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreated> {
     let (row, _) = visible(w, item)?;
-    if input.usage_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit UsageGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("UsageGuid", input.usage_guid)?;
     let consumer_type =
         validate::required_line("ConsumerType", input.consumer_type.as_deref(), 40)?
             .to_ascii_lowercase();

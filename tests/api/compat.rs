@@ -180,6 +180,26 @@ async fn call(app: &TestApp, method: Method, path: &str, body: Option<&Value>) -
     read(req.send().await.unwrap()).await
 }
 
+async fn get(app: &TestApp, path: &str) -> Res {
+    call(app, Method::GET, path, None).await
+}
+
+async fn delete(app: &TestApp, path: &str) -> Res {
+    call(app, Method::DELETE, path, None).await
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> Res {
+    call(app, Method::POST, path, Some(&body)).await
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) -> Res {
+    call(app, Method::PUT, path, Some(&body)).await
+}
+
+async fn patch(app: &TestApp, path: &str, body: Value) -> Res {
+    call(app, Method::PATCH, path, Some(&body)).await
+}
+
 /// Decodes `res.body` strictly as the model `T`.
 #[track_caller]
 fn decode<T: DeserializeOwned>(res: &Res) -> T {
@@ -193,9 +213,7 @@ fn decode<T: DeserializeOwned>(res: &Res) -> T {
 }
 
 async fn default_section(app: &TestApp) -> String {
-    let res = call(app, Method::GET, "/v4/VaultSection", None)
-        .await
-        .expect(200);
+    let res = get(app, "/v4/VaultSection").await.expect(200);
     let sections: Vec<VaultSection> = decode(&res);
     sections[0].VaultSectionGuid.clone()
 }
@@ -264,11 +282,11 @@ async fn vault_items_of_every_type_round_trip_through_the_model() {
         minimal["VaultItemType"] = json!(t);
         let full = with_zero_values(minimal.clone(), zeros.clone());
         for (shape, body) in [("omitempty", minimal), ("all properties", full)] {
-            let res = call(&app, Method::POST, "/v4/VaultItem", Some(&body)).await;
+            let res = post(&app, "/v4/VaultItem", body.clone()).await;
             assert_eq!(res.status, 201, "{what}, {shape}: {}", res.text);
             let created: VaultItem = decode(&res);
             let guid = created.VaultItemGuid.clone().unwrap();
-            let got = call(&app, Method::GET, &format!("/v4/VaultItem/{guid}"), None)
+            let got = get(&app, &format!("/v4/VaultItem/{guid}"))
                 .await
                 .expect(200);
             let item: VaultItem = decode(&got);
@@ -314,24 +332,17 @@ async fn vault_items_of_every_type_round_trip_through_the_model() {
             {
                 otp.remove("SecretEncodingMethod");
             }
-            call(
-                &app,
-                Method::PUT,
-                &format!("/v4/VaultItem/{guid}"),
-                Some(&echo),
-            )
-            .await
-            .expect(204);
-            let again = call(&app, Method::GET, &format!("/v4/VaultItem/{guid}"), None)
+            put(&app, &format!("/v4/VaultItem/{guid}"), echo.clone())
+                .await
+                .expect(204);
+            let again = get(&app, &format!("/v4/VaultItem/{guid}"))
                 .await
                 .expect(200);
             assert_eq!(again.body, got.body, "{what}: a GET sent back as PUT");
         }
     }
     // The list decodes as the model too.
-    let list = call(&app, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    let list = get(&app, "/v4/VaultItem").await.expect(200);
     let items: Vec<VaultItem> = decode(&list);
     assert_eq!(items.len(), 12);
 }
@@ -341,36 +352,33 @@ async fn ids_sent_empty_null_or_nil_on_a_create_mean_not_sent() {
     let app = spawn_app().await;
     let s = default_section(&app).await;
     for (n, id) in [json!(""), json!(null), json!(NIL)].into_iter().enumerate() {
-        let res = call(
+        let res = post(
             &app,
-            Method::POST,
             "/v4/VaultSection",
-            Some(&json!({"VaultSectionGuid": id, "Name": format!("Section {n}")})),
+            json!({"VaultSectionGuid": id, "Name": format!("Section {n}")}),
         )
         .await;
         assert_eq!(res.status, 201, "VaultSectionGuid {id}: {}", res.text);
         let section: VaultSection = decode(&res);
         assert_ne!(section.VaultSectionGuid, NIL);
 
-        let res = call(&app, Method::POST, "/v4/VaultItem", Some(&json!({"VaultItemGuid": id, "Name": format!("Item {n}"), "VaultSectionGuid": s, "VaultItemType": "CredentialSet", "UserName": "u"}))).await;
+        let res = post(&app, "/v4/VaultItem", json!({"VaultItemGuid": id, "Name": format!("Item {n}"), "VaultSectionGuid": s, "VaultItemType": "CredentialSet", "UserName": "u"})).await;
         assert_eq!(res.status, 201, "VaultItemGuid {id}: {}", res.text);
         let item = decode::<VaultItem>(&res).VaultItemGuid.unwrap();
 
-        let res = call(
+        let res = post(
             &app,
-            Method::POST,
             "/v4/Operator",
-            Some(&json!({"OperatorGuid": id, "FullName": "Op", "Email": format!("op{n}@example.com")})),
+            json!({"OperatorGuid": id, "FullName": "Op", "Email": format!("op{n}@example.com")}),
         )
         .await;
         assert_eq!(res.status, 201, "OperatorGuid {id}: {}", res.text);
         let operator = decode::<Operator>(&res).OperatorGuid.unwrap();
 
-        let res = call(
+        let res = post(
             &app,
-            Method::POST,
             "/v4/OperatorGroup",
-            Some(&json!({"OperatorGroupGuid": id, "Description": format!("Group {n}")})),
+            json!({"OperatorGroupGuid": id, "Description": format!("Group {n}")}),
         )
         .await;
         assert_eq!(res.status, 201, "OperatorGroupGuid {id}: {}", res.text);
@@ -381,53 +389,44 @@ async fn ids_sent_empty_null_or_nil_on_a_create_mean_not_sent() {
             json!({"AuthorizationId": id, "AuthorizationType": "ViewVaultSection", "OperatorGuid": operator, "OperatorGroupGuid": id}),
             json!({"AuthorizationId": id, "AuthorizationType": "ChangeVaultSection", "OperatorGuid": id, "OperatorGroupGuid": group}),
         ] {
-            let res = call(
+            let res = post(
                 &app,
-                Method::POST,
                 &format!(
                     "/v4/VaultSection/{}/Authorization",
                     section.VaultSectionGuid
                 ),
-                Some(&body),
+                body.clone(),
             )
             .await;
             assert_eq!(res.status, 201, "{body}: {}", res.text);
             decode::<VaultSectionAuthorization>(&res);
         }
 
-        let res = call(
+        let res = post(
             &app,
-            Method::POST,
             &format!("/v4/VaultItem/{item}/Usage"),
-            Some(&json!({"UsageGuid": id, "ConsumerType": "monitor", "ConsumerName": "m"})),
+            json!({"UsageGuid": id, "ConsumerType": "monitor", "ConsumerName": "m"}),
         )
         .await;
         assert_eq!(res.status, 201, "UsageGuid {id}: {}", res.text);
 
-        let res = call(
-            &app,
-            Method::POST,
-            "/v4/ApiKey",
-            Some(&json!({"ApiKeyGuid": id, "Name": "k", "ContactLogin": format!("k{n}"), "ContactEmail": format!("k{n}@example.com")})),
-        )
+        let res = post(&app, "/v4/ApiKey", json!({"ApiKeyGuid": id, "Name": "k", "ContactLogin": format!("k{n}"), "ContactEmail": format!("k{n}@example.com")}))
         .await;
         assert_eq!(res.status, 201, "ApiKeyGuid {id}: {}", res.text);
     }
     // A real id on a create is still refused, and a malformed one named.
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/VaultSection",
-        Some(&json!({"VaultSectionGuid": "8D4BAED2-56C2-4220-B36D-00013511D234", "Name": "x"})),
+        json!({"VaultSectionGuid": "8D4BAED2-56C2-4220-B36D-00013511D234", "Name": "x"}),
     )
     .await
     .expect(400);
     assert_eq!(res.code(), "GuidNotSettable");
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/VaultSection",
-        Some(&json!({"VaultSectionGuid": "not-a-guid", "Name": "x"})),
+        json!({"VaultSectionGuid": "not-a-guid", "Name": "x"}),
     )
     .await
     .expect(400);
@@ -438,14 +437,9 @@ async fn ids_sent_empty_null_or_nil_on_a_create_mean_not_sent() {
 async fn authorizations_carry_the_group_under_both_names() {
     let app = spawn_app().await;
     let s = default_section(&app).await;
-    let list = call(
-        &app,
-        Method::GET,
-        &format!("/v4/VaultSection/{s}/Authorization"),
-        None,
-    )
-    .await
-    .expect(200);
+    let list = get(&app, &format!("/v4/VaultSection/{s}/Authorization"))
+        .await
+        .expect(200);
     let grants: Vec<VaultSectionAuthorization> = decode(&list);
     assert_eq!(grants.len(), 2, "Administrators: View and Change");
     for g in &grants {
@@ -457,20 +451,18 @@ async fn authorizations_carry_the_group_under_both_names() {
         assert_eq!(g.ContextId, s);
     }
     // An operator grant: both group names are "".
-    let op = call(
+    let op = post(
         &app,
-        Method::POST,
         "/v4/Operator",
-        Some(&json!({"FullName": "Viewer", "Email": "viewer@example.com"})),
+        json!({"FullName": "Viewer", "Email": "viewer@example.com"}),
     )
     .await
     .expect(201);
     let op = decode::<Operator>(&op).OperatorGuid.unwrap();
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         &format!("/v4/VaultSection/{s}/Authorization"),
-        Some(&json!({"AuthorizationType": "ViewVaultSection", "OperatorGuid": op})),
+        json!({"AuthorizationType": "ViewVaultSection", "OperatorGuid": op}),
     )
     .await
     .expect(201);
@@ -489,11 +481,10 @@ async fn authorizations_carry_the_group_under_both_names() {
 async fn operators_log_in_with_their_e_mail_unless_given_a_login() {
     let app = spawn_app().await;
     // As the generated Go client sends it: the two fields set, nothing else.
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/Operator",
-        Some(&json!({"FullName": "x", "Email": "x@example.com"})),
+        json!({"FullName": "x", "Email": "x@example.com"}),
     )
     .await
     .expect(201);
@@ -502,57 +493,48 @@ async fn operators_log_in_with_their_e_mail_unless_given_a_login() {
     let guid = op.OperatorGuid.unwrap();
 
     // Still unique, case-insensitively, against logins and e-mails alike.
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/Operator",
-        Some(&json!({"FullName": "y", "Email": "X@EXAMPLE.COM"})),
+        json!({"FullName": "y", "Email": "X@EXAMPLE.COM"}),
     )
     .await
     .expect(409);
     assert_eq!(res.code(), "EmailTaken");
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/Operator",
-        Some(&json!({"FullName": "y", "Email": "y@example.com", "Login": "X@Example.com"})),
+        json!({"FullName": "y", "Email": "y@example.com", "Login": "X@Example.com"}),
     )
     .await
     .expect(409);
     assert_eq!(res.code(), "LoginTaken");
 
     // A login that is the e-mail address follows it; a chosen one stays.
-    call(
+    put(
         &app,
-        Method::PUT,
         &format!("/v4/Operator/{guid}"),
-        Some(&json!({"OperatorGuid": guid, "FullName": "x", "Email": "x2@example.com"})),
+        json!({"OperatorGuid": guid, "FullName": "x", "Email": "x2@example.com"}),
     )
     .await
     .expect(204);
-    let got = call(&app, Method::GET, &format!("/v4/Operator/{guid}"), None)
-        .await
-        .expect(200);
+    let got = get(&app, &format!("/v4/Operator/{guid}")).await.expect(200);
     assert_eq!(decode::<Operator>(&got).Login, "x2@example.com");
-    call(
+    patch(
         &app,
-        Method::PATCH,
         &format!("/v4/Operator/{guid}"),
-        Some(&json!({"Login": "xavier"})),
+        json!({"Login": "xavier"}),
     )
     .await
     .expect(204);
-    call(
+    patch(
         &app,
-        Method::PATCH,
         &format!("/v4/Operator/{guid}"),
-        Some(&json!({"Email": "x3@example.com"})),
+        json!({"Email": "x3@example.com"}),
     )
     .await
     .expect(204);
-    let got = call(&app, Method::GET, &format!("/v4/Operator/{guid}"), None)
-        .await
-        .expect(200);
+    let got = get(&app, &format!("/v4/Operator/{guid}")).await.expect(200);
     let op: Operator = decode(&got);
     assert_eq!(
         (op.Login.as_str(), op.Email.as_deref()),
@@ -577,43 +559,32 @@ async fn fields_of_the_published_models_are_accepted_and_ignored_and_others_refu
         "AllowSingleSignonSpecified": false, "DefaultDashboard": "UseAccountSpecifiedDashboard",
         "SetupMode": "Manual"
     });
-    let res = call(&app, Method::POST, "/v4/Operator", Some(&operator)).await;
+    let res = post(&app, "/v4/Operator", operator.clone()).await;
     assert_eq!(res.status, 201, "{}", res.text);
     let op: Operator = decode(&res);
     assert!(!res.text.contains("Never-stored-1") && !res.text.contains("+316"));
     let guid = op.OperatorGuid.unwrap();
     // ... on PUT and PATCH too.
-    let mut put = operator.clone();
-    put["OperatorGuid"] = json!(guid);
-    put["FullName"] = json!("Fuller");
-    call(
+    let mut replaced = operator.clone();
+    replaced["OperatorGuid"] = json!(guid);
+    replaced["FullName"] = json!("Fuller");
+    put(&app, &format!("/v4/Operator/{guid}"), replaced)
+        .await
+        .expect(204);
+    patch(
         &app,
-        Method::PUT,
         &format!("/v4/Operator/{guid}"),
-        Some(&put),
-    )
-    .await
-    .expect(204);
-    call(
-        &app,
-        Method::PATCH,
-        &format!("/v4/Operator/{guid}"),
-        Some(&json!({"MobilePhone": "", "IsOnDuty": false})),
+        json!({"MobilePhone": "", "IsOnDuty": false}),
     )
     .await
     .expect(204);
 
-    let res = call(
-        &app,
-        Method::POST,
-        "/v4/OperatorGroup",
-        Some(&json!({"OperatorGroupGuid": "", "Description": "Everyone-ish", "IsEveryone": true, "IsAdministratorsGroup": false})),
-    )
+    let res = post(&app, "/v4/OperatorGroup", json!({"OperatorGroupGuid": "", "Description": "Everyone-ish", "IsEveryone": true, "IsAdministratorsGroup": false}))
     .await;
     assert_eq!(res.status, 201, "{}", res.text);
     decode::<OperatorGroup>(&res);
 
-    let res = call(&app, Method::POST, "/v4/VaultItem", Some(&json!({"Hash": "ABC", "Name": "h", "VaultSectionGuid": s, "VaultItemType": "CredentialSet"}))).await;
+    let res = post(&app, "/v4/VaultItem", json!({"Hash": "ABC", "Name": "h", "VaultSectionGuid": s, "VaultItemType": "CredentialSet"})).await;
     assert_eq!(res.status, 201, "{}", res.text);
     assert_ne!(decode::<VaultItem>(&res).Hash.as_deref(), Some("ABC"));
 
@@ -641,19 +612,15 @@ async fn fields_of_the_published_models_are_accepted_and_ignored_and_others_refu
             "Checksum",
         ),
     ] {
-        let res = call(&app, Method::POST, path, Some(&body))
-            .await
-            .expect(400);
+        let res = post(&app, path, body.clone()).await.expect(400);
         assert!(res.message().contains(field), "{path}: {}", res.text);
     }
-    let ops = call(&app, Method::GET, "/v4/Operator", None)
-        .await
-        .expect(200);
+    let ops = get(&app, "/v4/Operator").await.expect(200);
     assert!(!ops.text.contains("n@example.com"));
 }
 
 async fn item_hash(app: &TestApp, path: &str) -> String {
-    let res = call(app, Method::GET, path, None).await.expect(200);
+    let res = get(app, path).await.expect(200);
     decode::<VaultItem>(&res).Hash.unwrap()
 }
 
@@ -661,14 +628,14 @@ async fn item_hash(app: &TestApp, path: &str) -> String {
 async fn hash_changes_exactly_when_a_get_would_show_a_change() {
     let app = spawn_app().await;
     let s = default_section(&app).await;
-    let res = call(&app, Method::POST, "/v4/VaultItem", Some(&json!({"Name": "h", "VaultSectionGuid": s, "VaultItemType": "CredentialSet", "UserName": "u", "Password": "p1"}))).await.expect(201);
+    let res = post(&app, "/v4/VaultItem", json!({"Name": "h", "VaultSectionGuid": s, "VaultItemType": "CredentialSet", "UserName": "u", "Password": "p1"})).await.expect(201);
     let guid = decode::<VaultItem>(&res).VaultItemGuid.unwrap();
     let path = format!("/v4/VaultItem/{guid}");
     let h0 = item_hash(&app, &path).await;
     assert_eq!(item_hash(&app, &path).await, h0, "stable across reads");
 
     // Only the secret changes: a GET shows nothing new, so neither does Hash.
-    call(&app, Method::PATCH, &path, Some(&json!({"Password": "p2"})))
+    patch(&app, &path, json!({"Password": "p2"}))
         .await
         .expect(204);
     assert_eq!(
@@ -684,42 +651,32 @@ async fn hash_changes_exactly_when_a_get_would_show_a_change() {
         json!({"UserName": "u2"}),
         json!({"Name": "h2"}),
     ] {
-        call(&app, Method::PATCH, &path, Some(&body))
-            .await
-            .expect(204);
+        patch(&app, &path, body.clone()).await.expect(204);
         let h = item_hash(&app, &path).await;
         assert!(!seen.contains(&h), "{body}: Hash did not change");
         seen.push(h);
     }
     // Registering a use changes VaultItemUsedBy, which a GET shows.
-    let usage = call(
+    let usage = post(
         &app,
-        Method::POST,
         &format!("{path}/Usage"),
-        Some(&json!({"ConsumerType": "monitor", "ConsumerName": "m"})),
+        json!({"ConsumerType": "monitor", "ConsumerName": "m"}),
     )
     .await
     .expect(201);
     let in_use = item_hash(&app, &path).await;
     assert!(!seen.contains(&in_use));
     let usage_guid = usage.guid("UsageGuid");
-    call(
-        &app,
-        Method::DELETE,
-        &format!("{path}/Usage/{usage_guid}"),
-        None,
-    )
-    .await
-    .expect(204);
+    delete(&app, &format!("{path}/Usage/{usage_guid}"))
+        .await
+        .expect(204);
     assert_eq!(
         item_hash(&app, &path).await,
         *seen.last().unwrap(),
         "back to the same visible state, back to the same Hash"
     );
     // The list shows the same Hash as the item.
-    let list = call(&app, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    let list = get(&app, "/v4/VaultItem").await.expect(200);
     let items: Vec<VaultItem> = decode(&list);
     assert_eq!(
         items[0].Hash.as_deref(),
@@ -727,52 +684,36 @@ async fn hash_changes_exactly_when_a_get_would_show_a_change() {
     );
 
     // Operators: the same rule.
-    let res = call(
+    let res = post(
         &app,
-        Method::POST,
         "/v4/Operator",
-        Some(&json!({"FullName": "o", "Email": "o@example.com"})),
+        json!({"FullName": "o", "Email": "o@example.com"}),
     )
     .await
     .expect(201);
     let op: Operator = decode(&res);
     let (op_guid, op_hash) = (op.OperatorGuid.unwrap(), op.Hash.unwrap());
     let op_path = format!("/v4/Operator/{op_guid}");
-    call(
+    patch(
         &app,
-        Method::PATCH,
         &op_path,
-        Some(&json!({"FullName": "o", "MobilePhone": "+1"})),
+        json!({"FullName": "o", "MobilePhone": "+1"}),
     )
     .await
     .expect(204);
-    let got = call(&app, Method::GET, &op_path, None).await.expect(200);
+    let got = get(&app, &op_path).await.expect(200);
     assert_eq!(decode::<Operator>(&got).Hash.unwrap(), op_hash);
-    call(
-        &app,
-        Method::PATCH,
-        &op_path,
-        Some(&json!({"IsActive": false})),
-    )
-    .await
-    .expect(204);
-    let got = call(&app, Method::GET, &op_path, None).await.expect(200);
+    patch(&app, &op_path, json!({"IsActive": false}))
+        .await
+        .expect(204);
+    let got = get(&app, &op_path).await.expect(200);
     assert_ne!(decode::<Operator>(&got).Hash.unwrap(), op_hash);
 }
 
 #[tokio::test]
 async fn the_api_description_says_which_fields_are_accepted_and_ignored() {
     let app = spawn_app().await;
-    let doc = read(
-        app.client
-            .get(app.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(200)
-    .body;
+    let doc = app.openapi_document().await;
     let schemas = &doc["components"]["schemas"];
     let ignored = |schema: &str, field: &str| {
         let d = schemas[schema]["properties"][field]["description"]

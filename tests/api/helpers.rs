@@ -280,6 +280,20 @@ impl TestApp {
         .expect(201);
     }
 
+    /// `GET /openapi.json`, which needs no key.
+    pub async fn openapi_document(&self) -> Value {
+        read(
+            self.client
+                .get(self.url("/openapi.json"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .expect(200)
+        .body
+    }
+
     pub fn set_now(&self, rfc3339: &str) {
         self.clock.freeze(at(rfc3339));
     }
