@@ -272,3 +272,97 @@ async fn dev_reset_exists_only_with_dev() {
         .expect(404);
     assert_eq!(res.code(), "RouteNotFound");
 }
+
+/// The Rust helper the README shows, compiled and run here so it cannot rot.
+#[path = "../../examples/rust/coffre_server.rs"]
+mod coffre_server;
+
+#[tokio::test]
+async fn the_readme_rust_helper_starts_resets_and_stops_a_seeded_server() {
+    use coffre_server::CoffreServer;
+    const KEY: &str = "coffre_Hha6vjwShESv_iqvm5ywOAv4rnQCEABzjTfR5r1Nydx5FhwWe5Us1Uzr0gpOnk";
+    let seed = crate::seed::example_seed();
+    let server = CoffreServer::start(coffre_bin(), seed.to_str().unwrap(), KEY).unwrap();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.url);
+    let created = client
+        .post(url("/v4/VaultSection"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"Name": "Temporary"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let reset = client
+        .post(url("/v4/Dev/Reset"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    let sections = client
+        .get(url("/v4/VaultSection"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sections.contains("Web shop") && !sections.contains("Temporary"));
+    let address = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    // Stopped: nothing listens there any more.
+    assert!(std::net::TcpStream::connect(address).is_err());
+}
+
+/// The pytest fixture the README shows, run with pytest where it is
+/// installed (CI's .venv has it), else as the plain script it also is.
+#[test]
+fn the_readme_pytest_fixture_runs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pytest");
+    let has_pytest = |python: &str| {
+        std::process::Command::new(python)
+            .args(["-c", "import pytest"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let venv = venv.to_str().unwrap();
+    let mut cmd = if has_pytest("python3") {
+        let mut c = std::process::Command::new("python3");
+        c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "."]);
+        c
+    } else if has_pytest(venv) {
+        let mut c = std::process::Command::new(venv);
+        c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "."]);
+        c
+    } else {
+        let mut c = std::process::Command::new("python3");
+        c.arg("test_with_coffre.py");
+        c
+    };
+    let out = run(cmd
+        .current_dir(&dir)
+        .env("COFFRE_BIN", coffre_bin())
+        .env("PYTHONDONTWRITEBYTECODE", "1"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("passed"), "{}", out.stdout);
+}
+
+#[test]
+fn the_readme_shows_the_harness_files_as_they_are() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for file in [
+        "examples/pytest/coffre_harness.py",
+        "examples/pytest/conftest.py",
+        "examples/rust/coffre_server.rs",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            readme.contains(&text),
+            "README.md does not show {file} as it is"
+        );
+    }
+}
