@@ -121,7 +121,11 @@ def summary(label, values):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="coffre-harness-bench-")
+    with tempfile.TemporaryDirectory(prefix="coffre-harness-bench-") as tmp:
+        measure(tmp)
+
+
+def measure(tmp):
     big = os.path.join(tmp, "items-1000.toml")
     with open(big, "w") as f:
         f.write(seed_of_items(1000))
