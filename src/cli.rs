@@ -34,6 +34,12 @@ pub struct Cli {
     /// In-memory database, random key, no files, dev clock endpoint [env: COFFRE_DEV]
     #[arg(long, global = true)]
     pub dev: bool,
+    /// With --dev: use this well-formed key (see `coffre keygen`) as the bootstrap key [env: COFFRE_DEV_BOOTSTRAP_KEY]
+    #[arg(long, global = true, value_name = "KEY")]
+    pub dev_bootstrap_key: Option<String>,
+    /// Seed file (TOML) applied at start with --dev, or by init on a new data dir [env: COFFRE_SEED]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -67,6 +73,8 @@ pub enum Command {
     },
     /// Change the passphrase (from COFFRE_NEW_PASSPHRASE, or asked on the terminal).
     Rekey,
+    /// Print a fresh, well-formed API key (for --dev-bootstrap-key or a seed's [[ApiKey]]).
+    Keygen,
 }
 
 /// A failure with its exit code and a message saying what to do.
@@ -149,6 +157,8 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         data_dir: cli.data_dir,
         listen: cli.listen,
         dev: cli.dev.then_some(true),
+        dev_bootstrap_key: cli.dev_bootstrap_key,
+        seed: cli.seed,
         ..ConfigLayer::default()
     };
     let env = |name: &str| std::env::var(name).ok();
@@ -164,5 +174,9 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Outbox { json } => commands::outbox::run(config, json),
         Command::Backup { dir } => commands::backup::run(config, dir),
         Command::Rekey => commands::rekey::run(config),
+        Command::Keygen => {
+            println!("{}", crate::crypto::ApiKeyToken::generate().1.as_str());
+            Ok(())
+        }
     }
 }

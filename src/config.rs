@@ -41,6 +41,8 @@ pub struct ConfigLayer {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
     pub dev: Option<bool>,
+    pub dev_bootstrap_key: Option<String>,
+    pub seed: Option<PathBuf>,
     pub passphrase_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     pub durability: Option<Durability>,
@@ -73,6 +75,8 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("data_dir", EnvKind::Text),
     ("listen", EnvKind::Text),
     ("dev", EnvKind::Bool),
+    ("dev_bootstrap_key", EnvKind::Text),
+    ("seed", EnvKind::Text),
     ("passphrase_file", EnvKind::Text),
     ("key_file", EnvKind::Text),
     ("durability", EnvKind::Text),
@@ -105,6 +109,8 @@ impl ConfigLayer {
             data_dir,
             listen,
             dev,
+            dev_bootstrap_key,
+            seed,
             passphrase_file,
             key_file,
             durability,
@@ -191,6 +197,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub dev: bool,
+    /// With `dev`: the bootstrap key is this (well-formed) key, not a random one.
+    pub dev_bootstrap_key: Option<SecretBytes>,
+    /// A TOML file of objects to create: at start with `dev`, or by `init`.
+    pub seed: Option<PathBuf>,
     pub passphrase: Option<SecretBytes>,
     pub passphrase_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
@@ -220,6 +230,11 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("dev", &self.dev)
             .field(
+                "dev_bootstrap_key",
+                &self.dev_bootstrap_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("seed", &self.seed)
+            .field(
                 "passphrase",
                 &self.passphrase.as_ref().map(|_| "<redacted>"),
             )
@@ -248,6 +263,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./coffre-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             dev: false,
+            dev_bootstrap_key: None,
+            seed: None,
             passphrase: None,
             passphrase_file: None,
             key_file: None,
@@ -319,6 +336,8 @@ impl Config {
             data_dir: layer.data_dir.unwrap_or(d.data_dir),
             listen,
             dev: layer.dev.unwrap_or(d.dev),
+            dev_bootstrap_key: layer.dev_bootstrap_key.map(SecretBytes::from),
+            seed: layer.seed,
             passphrase,
             passphrase_file,
             key_file: layer.key_file,
@@ -402,6 +421,29 @@ impl Config {
                  may carry 4 MiB)"
                     .into(),
             );
+        }
+        if let Some(key) = &self.dev_bootstrap_key {
+            if !self.dev {
+                return fail(
+                    "dev_bootstrap_key applies only with --dev (an in-memory server for tests); \
+                     a data dir's bootstrap key is random and printed once by `coffre init`"
+                        .into(),
+                );
+            }
+            let well_formed = std::str::from_utf8(key.expose())
+                .ok()
+                .and_then(crate::crypto::ApiKeyToken::parse)
+                .is_some();
+            if !well_formed {
+                return fail(
+                    "dev_bootstrap_key is not a well-formed coffre key (coffre_ + 12 letters or \
+                     digits + _ + 49 more, ending in a checksum): run `coffre keygen` to get one"
+                        .into(),
+                );
+            }
+        }
+        if self.seed.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return fail("seed is empty: give the path of a seed file (TOML)".into());
         }
         if let Some(p) = &self.passphrase
             && p.is_empty()
@@ -592,6 +634,29 @@ mod tests {
         .unwrap();
         assert!(c.passphrase.is_some());
         assert!(!format!("{c:?}").contains("tr0ub4dor"));
+    }
+
+    #[test]
+    fn the_dev_bootstrap_key_must_be_well_formed_used_with_dev_and_never_shown() {
+        let key = crate::crypto::ApiKeyToken::generate().1.to_string();
+        let dev = || ConfigLayer {
+            dev: Some(true),
+            ..Default::default()
+        };
+        let c = load(dev(), None, &[("COFFRE_DEV_BOOTSTRAP_KEY", &key)]).unwrap();
+        assert!(c.dev_bootstrap_key.is_some());
+        assert!(!format!("{c:?}").contains(&key));
+        let mut typo = key.clone();
+        typo.replace_range(10..11, if &key[10..11] == "A" { "B" } else { "A" });
+        let e = load(dev(), None, &[("COFFRE_DEV_BOOTSTRAP_KEY", &typo)]).unwrap_err();
+        assert!(e.0.contains("coffre keygen") && !e.0.contains(&typo), "{e}");
+        let e = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_DEV_BOOTSTRAP_KEY", &key)],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("--dev"), "{e}");
     }
 
     #[test]

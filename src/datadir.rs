@@ -68,19 +68,25 @@ pub fn is_initialized(config: &Config) -> bool {
     config.keyring_path().exists()
 }
 
+/// Refuses a data dir that was initialised already.
+pub fn ensure_new(config: &Config) -> Result<(), DataDirError> {
+    if is_initialized(config) || config.database_path().exists() {
+        return Err(DataDirError::Failed(format!(
+            "{} is already initialised (it holds keyring.json or coffre.db); use `coffre serve` \
+             to run it, or choose another --data-dir",
+            config.data_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Creates the data dir (0700), the key material and the keyring.
 ///
 /// Without a passphrase a random 256-bit key is written to `master.key` (0600)
 /// and a warning says production should use a passphrase or keep it elsewhere.
 pub fn initialize(config: &Config) -> Result<DerivedKeys, DataDirError> {
     let dir = &config.data_dir;
-    if is_initialized(config) || config.database_path().exists() {
-        return Err(DataDirError::Failed(format!(
-            "{} is already initialised (it holds keyring.json or coffre.db); use `coffre serve` \
-             to run it, or choose another --data-dir",
-            dir.display()
-        )));
-    }
+    ensure_new(config)?;
     fsutil::create_private_dir(dir).map_err(|e| {
         DataDirError::Failed(format!("cannot create data dir {}: {e}", dir.display()))
     })?;

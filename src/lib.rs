@@ -19,6 +19,7 @@ pub mod logging;
 pub mod outbox;
 pub mod routes;
 pub mod scheduler;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod time;

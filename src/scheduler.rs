@@ -22,10 +22,15 @@ pub async fn flush_last_used(state: &AppState) -> AppResult<usize> {
         return Ok(0);
     }
     let index = state.auth.index.clone();
+    let generation = index.generation();
     let count = pending.len();
     state
         .db
         .write(move |conn, after| {
+            // The index was replaced since (a dev reset): these are stale.
+            if index.generation() != generation {
+                return Ok(());
+            }
             api_keys::store_last_used(conn, &pending)?;
             after.push(move || index.mark_flushed(&pending));
             Ok::<_, crate::error::AppError>(())
@@ -65,6 +70,15 @@ pub fn sweep_due(last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 }
 
 impl Sweeper {
+    /// Runs `f` while no sweep can run, then forgets when the last one ran,
+    /// so the next is due at once (a dev reset: as at start).
+    pub async fn forget_after<T>(&self, f: impl Future<Output = T>) -> T {
+        let mut last = self.last_run.lock().await;
+        let out = f.await;
+        *last = None;
+        out
+    }
+
     pub async fn run_if_due(&self, state: &AppState) -> AppResult<Option<SweepReport>> {
         let mut last = self.last_run.lock().await;
         let now = state.clock.now();

@@ -1,6 +1,6 @@
 //! What every handler can reach.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::auth::rate_limit::FailureLimiter;
@@ -8,7 +8,7 @@ use crate::auth::{AuthIndex, Authenticator};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DerivedKeys;
-use crate::db::Database;
+use crate::db::{Database, Snapshot};
 use crate::error::{AppError, AppResult};
 use crate::http::body::BodyBudget;
 use crate::scheduler::Sweeper;
@@ -25,6 +25,8 @@ pub struct AppState {
     pub body_budget: Arc<BodyBudget>,
     /// Opens certificate archives before their write, one at a time.
     pub archives: Arc<crate::vault::pfx::Inspector>,
+    /// `--dev`: the database right after start, which a reset returns to.
+    pub baseline: Arc<OnceLock<Snapshot>>,
 }
 
 impl AppState {
@@ -52,6 +54,44 @@ impl AppState {
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
             archives: Arc::default(),
+            baseline: Arc::default(),
         })
+    }
+
+    /// Remembers the database as it is now as the state a reset returns to.
+    pub fn capture_baseline(&self) -> AppResult<()> {
+        let snapshot = self.db.snapshot()?;
+        self.baseline
+            .set(snapshot)
+            .map_err(|_| AppError::internal("the baseline was captured twice"))
+    }
+
+    /// Returns everything to the baseline (`POST /v4/Dev/Reset`): the
+    /// database, the key index that follows it (and the LastUsedAt values
+    /// it held), the clock (real time again), the sweeper's memory and the
+    /// failed-authentication limiter. Then sweeps, as at start.
+    pub async fn reset_to_baseline(&self) -> AppResult<()> {
+        let snapshot = self.baseline.get().cloned().ok_or_else(|| {
+            AppError::internal("no baseline to reset to: the server was not started with --dev")
+        })?;
+        let index = self.auth.index.clone();
+        // No sweep may run meanwhile: its writes would land on the restored state.
+        self.sweeper
+            .forget_after(async {
+                self.db
+                    .restore(snapshot, move |conn| {
+                        index.replace_all(AuthIndex::load(conn)?);
+                        Ok::<_, AppError>(())
+                    })
+                    .await?;
+                self.clock.reset();
+                self.auth.limiter.clear();
+                Ok::<_, AppError>(())
+            })
+            .await?;
+        if self.config.scheduler {
+            self.sweeper.run_if_due(self).await?;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,18 @@ use email_address::{EmailAddress, Options};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
+/// A GUID the server assigns, sent on a create (`""`, null and the nil
+/// GUID already count as not sent).
+pub fn server_assigned(field: &str, sent: Option<crate::types::Guid>) -> AppResult<()> {
+    match sent {
+        Some(_) => Err(AppError::new(
+            ErrorCode::GuidNotSettable,
+            format!("Omit {field}: the server assigns it."),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn required(field: &str) -> AppError {
     AppError::new(ErrorCode::FieldRequired, format!("{field} is required."))
 }
@@ -74,9 +86,10 @@ pub fn email(field: &str, value: Option<&str>) -> AppResult<String> {
     Ok(v)
 }
 
-/// Logins: 1–100 characters, no spaces or control characters.
+/// Logins: 1–254 characters (an e-mail address fits: it is the default
+/// login of an operator), no spaces or control characters.
 pub fn login(field: &str, value: Option<&str>) -> AppResult<String> {
-    let v = required_line(field, value, 100)?;
+    let v = required_line(field, value, 254)?;
     if v.chars().any(char::is_whitespace) {
         return Err(AppError::new(
             ErrorCode::InvalidField,
@@ -84,6 +97,41 @@ pub fn login(field: &str, value: Option<&str>) -> AppResult<String> {
         ));
     }
     Ok(v)
+}
+
+/// Drops serde's position suffix and any quoted user text (it could be a secret).
+pub fn redact(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    let mut in_quotes = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if !in_quotes => {
+                in_quotes = true;
+                out.push_str("\"…");
+            }
+            '"' if in_quotes => {
+                in_quotes = false;
+                out.push('"');
+            }
+            _ if in_quotes => {}
+            '`' => {
+                // Backticks hold field names and expected variants (ours), except
+                // after "unknown variant", where they hold what the client sent.
+                let quoted: String = chars.by_ref().take_while(|&c| c != '`').collect();
+                if out.ends_with("unknown variant ") || out.ends_with("invalid value: string ") {
+                    out.push_str("`…`");
+                } else {
+                    out.push('`');
+                    out.push_str(&quoted);
+                    out.push('`');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

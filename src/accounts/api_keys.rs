@@ -15,7 +15,7 @@ use crate::db::api_keys::{self as repo, ApiKeyRow, KeyDetails, KeySecret};
 use crate::db::operators;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::time::{expiry_instant, latest_expiration_date, parse_date, rfc3339, today};
-use crate::types::{Guid, KeyStatus, PermissionSet, permissions};
+use crate::types::{Guid, KeyStatus, PermissionSet, guid, permissions};
 use crate::validate;
 use crate::work::Work;
 
@@ -69,7 +69,7 @@ pub struct ApiKeyInput {
     #[schema(nullable, max_length = 100)]
     pub contact_last_name: Option<String>,
     /// Required at creation, unique across keys, never returned. Omitted on PUT: unchanged.
-    #[schema(nullable, min_length = 1, max_length = 100, pattern = r"^\S+$")]
+    #[schema(nullable, min_length = 1, max_length = 254, pattern = r"^\S+$")]
     pub contact_login: Option<String>,
     /// Required, unique; receives the expiry e-mails.
     #[schema(value_type = String, required = true, format = Email, max_length = 254)]
@@ -86,8 +86,10 @@ pub struct ApiKeyInput {
     /// `Object.Action` names, used when `EnablePermissions` is true.
     #[schema(nullable, value_type = Option<Vec<crate::types::permissions::PermissionName>>)]
     pub permissions: Option<Vec<String>>,
-    /// Read-only; if sent, must be this key's GUID.
-    #[schema(nullable)]
+    /// Read-only: not sent on POST (`""`, null or the nil GUID count as not
+    /// sent); on PUT, if sent, must be this key's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub api_key_guid: Option<Guid>,
     #[schema(read_only, nullable)]
     pub expires_at: Option<serde_json::Value>,
@@ -312,14 +314,19 @@ fn find(w: &Work<'_>, guid: Guid) -> AppResult<ApiKeyRow> {
     })
 }
 
+/// What is stored of a key: its lookup id, the keyed hash of its secret and
+/// its masked form.
+pub fn key_secret(hasher: &ApiKeyHasher, token: &ApiKeyToken) -> KeySecret {
+    KeySecret {
+        lookup_id: token.lookup_id().to_string(),
+        secret_hash: hasher.hash(token),
+        masked_key: token.masked(),
+    }
+}
+
 fn new_secret(hasher: &ApiKeyHasher) -> (KeySecret, String) {
     let (token, full) = ApiKeyToken::generate();
-    let secret = KeySecret {
-        lookup_id: token.lookup_id().to_string(),
-        secret_hash: hasher.hash(&token),
-        masked_key: token.masked(),
-    };
-    (secret, full.to_string())
+    (key_secret(hasher, &token), full.to_string())
 }
 
 /// Once committed, authentication sees the key as it now is.
@@ -411,6 +418,18 @@ fn require_section_rights_of(w: &Work<'_>, row: &ApiKeyRow) -> AppResult<()> {
 }
 
 pub fn create(w: &Work<'_>, input: ApiKeyInput) -> AppResult<ApiKey> {
+    create_with(w, input, Guid::new_random(), None)
+}
+
+/// `create` with the key's GUID and, optionally, the key itself given (a
+/// seed fixes both; `Key` in the response is then that key). The body's own
+/// `ApiKeyGuid` is not looked at.
+pub fn create_with(
+    w: &Work<'_>,
+    input: ApiKeyInput,
+    guid: Guid,
+    key: Option<&ApiKeyToken>,
+) -> AppResult<ApiKey> {
     let valid = validate(input, w.now, true, None)?;
     require_within(w.permissions(), valid.effective(), "create")?;
     let login = valid.login.clone().unwrap_or_default();
@@ -423,8 +442,11 @@ pub fn create(w: &Work<'_>, input: ApiKeyInput) -> AppResult<ApiKey> {
     };
     let operator_id = operators::insert(w.conn, &operator, w.now_ms())
         .map_err(conflict_from("ContactLogin", "ContactEmail"))?;
-    let (secret, full) = new_secret(&w.state.keys.api_key_hasher);
-    let guid = Guid::new_random();
+    let hasher = &w.state.keys.api_key_hasher;
+    let (secret, full) = match key {
+        Some(token) => (key_secret(hasher, token), token.text().to_string()),
+        None => new_secret(hasher),
+    };
     let id = repo::insert(
         w.conn,
         guid,

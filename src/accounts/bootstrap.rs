@@ -1,17 +1,18 @@
 //! What `init` (and the first `serve`) creates: the Administrators group, an
 //! `admin` operator in it, the default section `Vault items` with full control
-//! for Administrators, and a bootstrap API key holding every permission. The
-//! key text is returned once, for the caller to print.
+//! for Administrators, and a bootstrap API key holding every permission (with
+//! `--dev`, optionally a key given in advance). The key text is returned once,
+//! for the caller to print.
 
 use zeroize::Zeroizing;
 
 use crate::audit::Change;
 use crate::crypto::ApiKeyToken;
-use crate::db::api_keys::{self, KeyDetails, KeySecret};
-use crate::db::{groups, operators, sections};
-use crate::error::AppResult;
+use crate::db::api_keys::{self, KeyDetails};
+use crate::db::{groups, operators};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::types::{AuthorizationType, Grantee, Guid, PermissionSet};
+use crate::types::{Guid, PermissionSet};
 use crate::work::{Caller, Work};
 
 pub const DEFAULT_SECTION: &str = "Vault items";
@@ -30,6 +31,25 @@ pub fn ensure(state: &AppState) -> AppResult<Option<BootstrapKey>> {
             Ok(None)
         }
     })
+}
+
+/// With `--dev` and `dev_bootstrap_key`, that key (so a harness can
+/// hard-code it); otherwise a fresh one.
+fn bootstrap_token(w: &Work<'_>) -> AppResult<(ApiKeyToken, Zeroizing<String>)> {
+    let config = &w.state.config;
+    match config.dev_bootstrap_key.as_ref().filter(|_| config.dev) {
+        Some(key) => {
+            let token = std::str::from_utf8(key.expose())
+                .ok()
+                .and_then(ApiKeyToken::parse)
+                .ok_or_else(|| {
+                    AppError::internal("dev_bootstrap_key passed validation but does not parse")
+                })?;
+            let text = token.text();
+            Ok((token, text))
+        }
+        None => Ok(ApiKeyToken::generate()),
+    }
 }
 
 /// True until the Administrators group exists.
@@ -59,36 +79,18 @@ pub fn run(w: &Work<'_>) -> AppResult<BootstrapKey> {
     groups::add_member(conn, group_id, operator_id)?;
     history("Operator", operator_guid, None, "Created")?;
 
-    let section_guid = Guid::new_random();
-    let section_id = sections::insert(conn, section_guid, DEFAULT_SECTION, now_ms)?;
-    history("VaultSection", section_guid, None, "Created")?;
-    for kind in [
-        AuthorizationType::ViewVaultSection,
-        AuthorizationType::ChangeVaultSection,
-    ] {
-        let guid = Guid::new_random();
-        sections::insert_authorization(
-            conn,
-            guid,
-            section_id,
-            kind,
-            Grantee::Group(group_id),
-            now_ms,
-        )?;
-        history(
-            "VaultSectionAuthorization",
-            guid,
-            Some(section_guid),
-            "Created",
-        )?;
-    }
+    // Made by coffre itself, the section gives Administrators full control.
+    crate::vault::sections::create_with_guid(
+        w,
+        crate::vault::sections::VaultSectionInput {
+            name: Some(DEFAULT_SECTION.to_string()),
+            ..Default::default()
+        },
+        Guid::new_random(),
+    )?;
 
-    let (token, full) = ApiKeyToken::generate();
-    let secret = KeySecret {
-        lookup_id: token.lookup_id().to_string(),
-        secret_hash: w.state.keys.api_key_hasher.hash(&token),
-        masked_key: token.masked(),
-    };
+    let (token, full) = bootstrap_token(w)?;
+    let secret = crate::accounts::api_keys::key_secret(&w.state.keys.api_key_hasher, &token);
     let details = KeyDetails {
         name: "Bootstrap key",
         description: "Created by coffre init. Holds every permission: use it to create narrower keys, then revoke it.",

@@ -11,7 +11,7 @@ use crate::db::DbError;
 use crate::db::groups::{self as repo, GroupRow};
 use crate::db::operators::OperatorRow;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Guid;
+use crate::types::{Guid, Ignored, guid, ignored_schema};
 use crate::validate;
 use crate::work::Work;
 
@@ -37,8 +37,10 @@ impl From<&GroupRow> for OperatorGroup {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct OperatorGroupInput {
-    /// Read-only; if sent, must be the group's GUID.
-    #[schema(nullable)]
+    /// Read-only: not sent on POST (`""`, null or the nil GUID count as not
+    /// sent); on PUT, if sent, must be the group's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub operator_group_guid: Option<Guid>,
     /// The group's name (required, unique).
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
@@ -46,6 +48,8 @@ pub struct OperatorGroupInput {
     /// Read-only; if sent, must match.
     #[schema(nullable)]
     pub is_administrators_group: Option<bool>,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub is_everyone: Ignored,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,12 +115,16 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<OperatorGroup> {
 }
 
 pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGroup> {
-    if input.operator_group_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit OperatorGroupGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("OperatorGroupGuid", input.operator_group_guid)?;
+    create_with_guid(w, input, Guid::new_random())
+}
+
+/// `create` with the group's GUID given (a seed fixes it).
+pub fn create_with_guid(
+    w: &Work<'_>,
+    input: OperatorGroupInput,
+    guid: Guid,
+) -> AppResult<OperatorGroup> {
     if input.is_administrators_group == Some(true) {
         return Err(AppError::new(
             ErrorCode::AdministratorsGroupExists,
@@ -124,7 +132,6 @@ pub fn create(w: &Work<'_>, input: OperatorGroupInput) -> AppResult<OperatorGrou
         ));
     }
     let description = validate::required_line("Description", input.description.as_deref(), 200)?;
-    let guid = Guid::new_random();
     repo::insert(w.conn, guid, &description, false, w.now_ms()).map_err(name_conflict)?;
     history(w, guid, "Created", String::new())?;
     Ok(OperatorGroup {

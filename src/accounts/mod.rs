@@ -10,6 +10,22 @@ use crate::db::DbError;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::work::Work;
 
+/// A 409: the login is another operator's (or API key's).
+pub fn login_taken(field: &str) -> AppError {
+    AppError::new(
+        ErrorCode::LoginTaken,
+        format!("{field} is already used by another operator or API key; choose another."),
+    )
+}
+
+/// A 409: the e-mail address is another operator's (or API key's).
+pub fn email_taken(field: &str) -> AppError {
+    AppError::new(
+        ErrorCode::EmailTaken,
+        format!("{field} is already used by another operator or API key; choose another."),
+    )
+}
+
 /// Turns a uniqueness failure on an operator's login or e-mail into a 409
 /// naming the field as the caller sent it.
 pub fn conflict_from(
@@ -17,18 +33,8 @@ pub fn conflict_from(
     email_field: &'static str,
 ) -> impl Fn(DbError) -> AppError {
     move |e| match e.unique_column() {
-        Some(c) if c.ends_with(".login") => AppError::new(
-            ErrorCode::LoginTaken,
-            format!(
-                "{login_field} is already used by another operator or API key; choose another."
-            ),
-        ),
-        Some(c) if c.ends_with(".email") => AppError::new(
-            ErrorCode::EmailTaken,
-            format!(
-                "{email_field} is already used by another operator or API key; choose another."
-            ),
-        ),
+        Some(c) if c.ends_with(".login") => login_taken(login_field),
+        Some(c) if c.ends_with(".email") => email_taken(email_field),
         _ => AppError::from(e),
     }
 }

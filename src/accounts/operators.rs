@@ -8,7 +8,7 @@ use crate::accounts::conflict_from;
 use crate::audit::{self, Change};
 use crate::db::operators::{self as repo, NewOperator, OperatorRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Guid;
+use crate::types::{Guid, Ignored, StateHash, guid, ignored_schema};
 use crate::validate;
 use crate::work::Work;
 
@@ -16,6 +16,10 @@ use crate::work::Work;
 #[serde(rename_all = "PascalCase")]
 pub struct Operator {
     pub operator_guid: Guid,
+    /// A digest of what this response shows: it changes exactly when a GET
+    /// would show a change.
+    #[schema(min_length = 64, max_length = 64)]
+    pub hash: String,
     pub full_name: String,
     pub email: String,
     pub login: String,
@@ -24,8 +28,16 @@ pub struct Operator {
 
 impl From<&OperatorRow> for Operator {
     fn from(r: &OperatorRow) -> Self {
+        let hash = StateHash::new("Operator")
+            .text(&r.guid.to_text())
+            .text(&r.full_name)
+            .text(&r.email)
+            .text(&r.login)
+            .flag(r.is_active)
+            .finish();
         Operator {
             operator_guid: r.guid,
+            hash,
             full_name: r.full_name.clone(),
             email: r.email.clone(),
             login: r.login.clone(),
@@ -34,21 +46,70 @@ impl From<&OperatorRow> for Operator {
     }
 }
 
-/// `POST` and `PUT` need `FullName`, `Email` and `Login`; `PATCH` changes only
-/// what is sent. `IsActive` defaults to true.
+/// `POST` and `PUT` need `FullName` and `Email`; `PATCH` changes only what
+/// is sent. `Login` defaults to the e-mail address (which serves as the user
+/// name in Uptrends); a login that is the e-mail address follows it when
+/// `Email` changes and `Login` is not sent. `IsActive` defaults to true.
+/// The other fields of Uptrends' published Operator model are accepted and
+/// ignored.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct OperatorInput {
-    /// Read-only; if sent, must be the operator's GUID.
-    #[schema(nullable)]
+    /// Read-only: not sent on POST (`""`, null or the nil GUID count as not
+    /// sent); on PUT/PATCH, if sent, must be the operator's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub operator_guid: Option<Guid>,
     #[schema(nullable, min_length = 1, max_length = 200, pattern = r"\S")]
     pub full_name: Option<String>,
     #[schema(nullable, format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[schema(nullable, min_length = 1, max_length = 100, pattern = r"^\S+$")]
+    /// Default: the e-mail address. Unique, case-insensitive.
+    #[schema(nullable, min_length = 1, max_length = 254, pattern = r"^\S+$")]
     pub login: Option<String>,
     pub is_active: Option<bool>,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub hash: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub password: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub mobile_phone: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub outgoing_phone_number_id: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub outgoing_phone_number_id_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub is_account_administrator: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub backup_email: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub is_on_duty: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub culture_name: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub culture_name_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub time_zone_id: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub time_zone_id_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub sms_provider: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub use_numeric_sender: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub use_numeric_sender_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub default_dashboard: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub allow_native_login: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub allow_native_login_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub allow_single_signon: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub allow_single_signon_specified: Ignored,
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub setup_mode: Ignored,
 }
 
 pub fn not_found(guid: Guid) -> AppError {
@@ -114,16 +175,20 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<Operator> {
 }
 
 pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
-    if input.operator_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit OperatorGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("OperatorGuid", input.operator_guid)?;
+    create_with_guid(w, input, Guid::new_random())
+}
+
+/// `create` with the operator's GUID given (a seed fixes it); the body's
+/// own `OperatorGuid` is not looked at.
+pub fn create_with_guid(w: &Work<'_>, input: OperatorInput, guid: Guid) -> AppResult<Operator> {
     let full_name = validate::required_line("FullName", input.full_name.as_deref(), 200)?;
     let email = validate::email("Email", input.email.as_deref())?;
-    let login = validate::login("Login", input.login.as_deref())?;
-    let guid = Guid::new_random();
+    let defaulted = input.login.is_none();
+    let login = match input.login.as_deref() {
+        Some(login) => validate::login("Login", Some(login))?,
+        None => email.clone(),
+    };
     let new = NewOperator {
         guid,
         full_name: &full_name,
@@ -131,12 +196,22 @@ pub fn create(w: &Work<'_>, input: OperatorInput) -> AppResult<Operator> {
         login: &login,
         is_active: input.is_active.unwrap_or(true),
     };
-    let id = repo::insert(w.conn, &new, w.now_ms()).map_err(conflict_from("Login", "Email"))?;
+    let id = repo::insert(w.conn, &new, w.now_ms()).map_err(|e| {
+        // Both constraints fail when the login is the e-mail: name the one sent.
+        if defaulted && repo::email_taken(w.conn, &email).unwrap_or(false) {
+            crate::accounts::email_taken("Email")
+        } else if defaulted {
+            conflict_from("Login (by default the e-mail address)", "Email")(e)
+        } else {
+            conflict_from("Login", "Email")(e)
+        }
+    })?;
     history(w, guid, "Created", String::new())?;
     Ok(Operator::from(&repo::find_by_id(w.conn, id)?))
 }
 
-/// PUT (`partial` false: FullName, Email, Login required) or PATCH.
+/// PUT (`partial` false: FullName and Email required) or PATCH. An omitted
+/// Login stays, unless it is the e-mail address: then it follows the e-mail.
 pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> AppResult<()> {
     check_guid(input.operator_guid, guid)?;
     let mut row = find(w, guid)?;
@@ -147,8 +222,10 @@ pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> 
     if !partial || input.email.is_some() {
         row.email = validate::email("Email", input.email.as_deref())?;
     }
-    if !partial || input.login.is_some() {
-        row.login = validate::login("Login", input.login.as_deref())?;
+    match input.login.as_deref() {
+        Some(login) => row.login = validate::login("Login", Some(login))?,
+        None if before.login.eq_ignore_ascii_case(&before.email) => row.login = row.email.clone(),
+        None => {}
     }
     if !partial || input.is_active.is_some() {
         row.is_active = input.is_active.unwrap_or(true);

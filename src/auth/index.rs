@@ -9,7 +9,7 @@
 //! every request.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::db::api_keys::{self, ApiKeyRow};
@@ -99,6 +99,9 @@ impl Maps {
 #[derive(Debug, Default)]
 pub struct AuthIndex {
     maps: RwLock<Maps>,
+    /// Bumped when the whole index is replaced (a dev reset), so that a
+    /// LastUsedAt flush computed before cannot write into the new state.
+    generation: AtomicU64,
 }
 
 impl AuthIndex {
@@ -109,7 +112,20 @@ impl AuthIndex {
         }
         Ok(AuthIndex {
             maps: RwLock::new(maps),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// Takes every entry of `fresh` (loaded from a database just restored)
+    /// in place of its own, in-memory LastUsedAt values included.
+    pub fn replace_all(&self, fresh: AuthIndex) {
+        let maps = fresh.maps.into_inner().unwrap_or_else(|p| p.into_inner());
+        *self.write() = maps;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {

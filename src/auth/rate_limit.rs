@@ -40,6 +40,14 @@ impl FailureLimiter {
         (w.failures >= self.limit && now < ends).then(|| (ends - now).as_secs().max(1))
     }
 
+    /// Forgets every address's failures.
+    pub fn clear(&self) {
+        self.by_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub fn record_failure(&self, address: IpAddr, now: Instant) {
         let mut map = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > PRUNE_ABOVE {

@@ -1,4 +1,7 @@
-//! `coffre init`: create a data dir, its administrators and the bootstrap key.
+//! `coffre init`: create a data dir, its administrators and the bootstrap key,
+//! and with `--seed` what the seed file declares, in the same transaction. A
+//! seed is first tried on a throwaway in-memory database, so a bad one is
+//! refused before anything exists on disk.
 
 use std::sync::Arc;
 
@@ -8,7 +11,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::datadir;
 use crate::db::Location;
+use crate::error::AppError;
+use crate::seed;
 use crate::state::AppState;
+use crate::work::Caller;
 
 pub fn run(config: Config, json: bool) -> Result<(), CliError> {
     if config.dev {
@@ -17,6 +23,15 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
              `coffre serve --dev` directly",
         ));
     }
+    datadir::ensure_new(&config)?;
+    let seed = match &config.seed {
+        Some(path) => {
+            let seed = seed::load(path).map_err(CliError::usage)?;
+            seed::dry_run(&config, &seed).map_err(super::seed_refused)?;
+            Some(seed)
+        }
+        None => None,
+    };
     let keys = Arc::new(datadir::initialize(&config)?);
     let db = Arc::new(datadir::open_database(
         &config,
@@ -24,13 +39,21 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
         Location::File(config.database_path()),
     )?);
     let state = AppState::new(db.clone(), keys, Arc::new(Clock::system()), config.clone())?;
-    let created = bootstrap::ensure(&state);
+    let seeded = seed.clone();
+    let created = state.write_blocking(Caller::System("init"), move |w| {
+        if !bootstrap::needed(w)? {
+            return Err(AppError::internal(
+                "the new database was already bootstrapped; this should not happen",
+            ));
+        }
+        let boot = bootstrap::run(w)?;
+        if let Some(seed) = &seeded {
+            seed::apply(w, seed)?;
+        }
+        Ok(boot)
+    });
     db.shutdown();
-    let Some(boot) = created? else {
-        return Err(CliError::failed(
-            "the new database was already bootstrapped; this should not happen",
-        ));
-    };
+    let boot = created.map_err(super::seed_refused)?;
     if json {
         println!(
             "{}",
@@ -38,6 +61,13 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
         );
     } else {
         println!("coffre: initialised {}", config.data_dir.display());
+        if let Some(seed) = &seed {
+            println!(
+                "coffre: seeded from {} ({} entries)",
+                seed.path.display(),
+                seed.entries.len()
+            );
+        }
         println!("coffre bootstrap key: {}", boot.key.as_str());
         eprintln!("coffre: the bootstrap key above is shown once and never again: store it now.");
     }

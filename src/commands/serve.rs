@@ -1,5 +1,5 @@
 //! `coffre serve`: open (or first initialise) the data dir, or an in-memory
-//! database with `--dev`, and serve until SIGINT/SIGTERM.
+//! database with `--dev` (seeded if asked), and serve until SIGINT/SIGTERM.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,10 +11,21 @@ use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::datadir;
 use crate::db::Location;
+use crate::seed;
 use crate::startup::{Application, ServerOptions};
 use crate::state::AppState;
 
 pub fn run(config: Config) -> Result<(), CliError> {
+    let seed = match &config.seed {
+        Some(_) if !config.dev => {
+            return Err(CliError::usage(
+                "a seed is applied at start only with --dev (a server that keeps nothing); for a \
+                 data dir, seed it once when it is created: `coffre init --seed FILE`",
+            ));
+        }
+        Some(path) => Some(seed::load(path).map_err(CliError::usage)?),
+        None => None,
+    };
     let (keys, location, lock) = if config.dev {
         // A random key that dies with the process: nothing to unlock, nothing written.
         (Keyring::generate().derive(), Location::memory(), None)
@@ -32,7 +43,18 @@ pub fn run(config: Config) -> Result<(), CliError> {
     let db = Arc::new(datadir::open_database(&config, &keys, location)?);
     let state = AppState::new(db, keys, Arc::new(Clock::system()), config.clone())?;
     // Printed once, before the listening line, for scripts and harnesses to pick up.
-    if let Some(boot) = bootstrap::ensure(&state)? {
+    let boot = bootstrap::ensure(&state)?;
+    if let Some(seed) = &seed {
+        let started = std::time::Instant::now();
+        seed::apply_blocking(&state, seed).map_err(super::seed_refused)?;
+        log::info!(
+            "seeded from {} ({} entries) in {} ms",
+            seed.path.display(),
+            seed.entries.len(),
+            started.elapsed().as_millis()
+        );
+    }
+    if let Some(boot) = boot {
         println!("coffre bootstrap key: {}", boot.key.as_str());
     }
 

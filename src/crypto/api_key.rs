@@ -114,6 +114,11 @@ impl ApiKeyToken {
         &self.lookup_id
     }
 
+    /// The whole key, as its holder writes it.
+    pub fn text(&self) -> Zeroizing<String> {
+        self.full_text()
+    }
+
     /// `coffre_7Gx2…f9Qa`: the prefix, the first four characters of the lookup id
     /// and the last four of the key.
     pub fn masked(&self) -> String {

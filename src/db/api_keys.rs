@@ -91,6 +91,14 @@ pub fn list(conn: &Conn<'_>) -> DbResult<Vec<ApiKeyRow>> {
     conn.query_all(&format!("{SELECT} ORDER BY k.id"), &[], from_row)
 }
 
+pub fn lookup_id_taken(conn: &Conn<'_>, lookup_id: &str) -> DbResult<bool> {
+    conn.query_one(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE lookup_id = ?1)",
+        &[&lookup_id],
+        |r| r.get(0),
+    )
+}
+
 /// The keys acting as an operator.
 pub fn acting_as(conn: &Conn<'_>, operator_id: i64) -> DbResult<Vec<ApiKeyRow>> {
     conn.query_all(

@@ -26,6 +26,15 @@ pub fn find_by_guid(conn: &Conn<'_>, guid: Guid) -> DbResult<Option<GroupRow>> {
     conn.query_opt(&format!("{SELECT} WHERE guid = ?1"), &[&guid], from_row)
 }
 
+/// The group with this name (Description), case-insensitive.
+pub fn find_by_description(conn: &Conn<'_>, description: &str) -> DbResult<Option<GroupRow>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE description = ?1"),
+        &[&description],
+        from_row,
+    )
+}
+
 pub fn find_administrators(conn: &Conn<'_>) -> DbResult<Option<GroupRow>> {
     conn.query_opt(
         &format!("{SELECT} WHERE is_administrators = ?1"),

@@ -80,6 +80,14 @@ pub fn find_with_rights(
     })
 }
 
+pub fn guid_taken(conn: &Conn<'_>, guid: Guid) -> DbResult<bool> {
+    conn.query_one(
+        "SELECT EXISTS (SELECT 1 FROM vault_items WHERE guid = ?1)",
+        &[&guid],
+        |r| r.get(0),
+    )
+}
+
 /// Every item of every section the operator may view, in one query: the
 /// section filter is a set built once, not a query per section or item.
 pub fn for_each_visible<E: From<DbError>>(

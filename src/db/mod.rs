@@ -16,9 +16,11 @@ pub mod operators;
 pub mod outbox;
 pub mod rights;
 pub mod sections;
+pub mod snapshot;
 pub mod writer;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -27,6 +29,7 @@ use rusqlite::Connection;
 pub use conn::{Conn, Dialect, Param, Row};
 pub use connection::{ConnectionSettings, Location};
 pub use error::{DbError, DbErrorKind, DbResult};
+pub use snapshot::Snapshot;
 pub use writer::JobError;
 
 use crate::types::Guid;
@@ -36,7 +39,83 @@ use crate::config::Durability;
 use crate::crypto::SecretKey;
 use writer::Writer;
 
-type Pool = r2d2::Pool<SqliteConnectionManager>;
+type Pool = r2d2::Pool<GatedManager>;
+
+/// The pool's connection manager: SQLite's, behind a gate. r2d2 opens
+/// connections on its own threads to keep idle ones at hand, even right
+/// after a read; SQLCipher frees its global state when the process exits, so
+/// a connection still being opened then crashes the process (seen on early
+/// exits, about one in 500). Closing the gate refuses new connections and
+/// waits for those being opened.
+struct GatedManager {
+    inner: SqliteConnectionManager,
+    gate: Arc<Gate>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    /// Closed, and how many connections are being opened.
+    state: std::sync::Mutex<(bool, usize)>,
+    settled: std::sync::Condvar,
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, usize)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts an opening in; false once closed.
+    fn enter(&self) -> bool {
+        let mut state = self.lock();
+        if state.0 {
+            return false;
+        }
+        state.1 += 1;
+        true
+    }
+
+    fn leave(&self) {
+        let mut state = self.lock();
+        state.1 -= 1;
+        if state.1 == 0 {
+            self.settled.notify_all();
+        }
+    }
+
+    /// Refuses new openings, and waits for those under way.
+    fn close(&self) {
+        let mut state = self.lock();
+        state.0 = true;
+        while state.1 > 0 {
+            state = self.settled.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl r2d2::ManageConnection for GatedManager {
+    type Connection = Connection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        if !self.gate.enter() {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                Some("the database is closed".into()),
+            ));
+        }
+        let result = self.inner.connect();
+        self.gate.leave();
+        result
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+        self.inner.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        self.inner.has_broken(conn)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -100,6 +179,7 @@ impl From<rusqlite::Error> for OpenError {
 
 pub struct Database {
     pool: Pool,
+    gate: Arc<Gate>,
     writer: Writer,
     location: Location,
     settings: ConnectionSettings,
@@ -154,9 +234,13 @@ impl Database {
 
         let (target, flags) = location.open_target();
         let init_settings = settings.clone();
-        let manager = SqliteConnectionManager::file(target)
-            .with_flags(flags)
-            .with_init(move |c| init_settings.prepare(c));
+        let gate = Arc::new(Gate::default());
+        let manager = GatedManager {
+            inner: SqliteConnectionManager::file(target)
+                .with_flags(flags)
+                .with_init(move |c| init_settings.prepare(c)),
+            gate: gate.clone(),
+        };
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(options.pool_size.min(2)))
@@ -168,6 +252,7 @@ impl Database {
             .map_err(|e| OpenError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Database {
             pool,
+            gate,
             writer,
             location,
             settings,
@@ -227,9 +312,17 @@ impl Database {
         self.settings.open(&self.location)
     }
 
-    /// Lets queued writes finish and closes the writer's connection.
+    /// Lets queued writes finish and closes the writer's connection; the
+    /// pool opens no more connections (and none is being opened).
     pub fn shutdown(&self) {
         self.writer.shutdown();
+        self.gate.close();
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -256,5 +349,48 @@ impl rusqlite::types::FromSql for Guid {
         let text = value.as_str()?;
         Guid::parse(text)
             .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_the_gate_waits_for_openings_under_way_and_refuses_new_ones() {
+        let gate = Arc::new(Gate::default());
+        assert!(gate.enter(), "an opening under way");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let closing = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                gate.close();
+                let _ = tx.send(());
+            })
+        };
+        assert!(
+            rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "close returned while a connection was being opened"
+        );
+        gate.leave();
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("close returns once the opening is done");
+        closing.join().unwrap();
+        assert!(!gate.enter(), "no opening after close");
+    }
+
+    #[test]
+    fn a_closed_database_opens_no_connection() {
+        let keys = crate::crypto::Keyring::generate().derive();
+        let db =
+            Database::open(Location::memory(), &keys.sqlcipher, &DbOptions::default()).unwrap();
+        db.read_blocking(|c| {
+            c.query_one("SELECT 1", &[], |r| r.get::<i64>(0))
+                .map_err(crate::error::AppError::from)
+        })
+        .unwrap();
+        db.shutdown();
+        let state = *db.gate.lock();
+        assert_eq!(state, (true, 0), "closed, nothing being opened");
     }
 }

@@ -34,6 +34,23 @@ pub fn find_by_id(conn: &Conn<'_>, id: i64) -> DbResult<OperatorRow> {
     conn.query_one(&format!("{SELECT} WHERE id = ?1"), &[&id], from_row)
 }
 
+/// The operator whose login or e-mail is `name` (case-insensitive), logins first.
+pub fn find_by_login_or_email(conn: &Conn<'_>, name: &str) -> DbResult<Option<OperatorRow>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE login = ?1 OR email = ?1 ORDER BY login = ?1 DESC LIMIT 1"),
+        &[&name],
+        from_row,
+    )
+}
+
+pub fn email_taken(conn: &Conn<'_>, email: &str) -> DbResult<bool> {
+    conn.query_one(
+        "SELECT EXISTS (SELECT 1 FROM operators WHERE email = ?1)",
+        &[&email],
+        |r| r.get(0),
+    )
+}
+
 pub fn list(conn: &Conn<'_>) -> DbResult<Vec<OperatorRow>> {
     conn.query_all(&format!("{SELECT} ORDER BY id"), &[], from_row)
 }

@@ -36,6 +36,15 @@ pub fn find_by_guid(conn: &Conn<'_>, guid: Guid) -> DbResult<Option<SectionRow>>
     )
 }
 
+/// The sections with this exact name (names need not be unique).
+pub fn find_by_name(conn: &Conn<'_>, name: &str) -> DbResult<Vec<SectionRow>> {
+    conn.query_all(
+        "SELECT id, guid, name FROM vault_sections WHERE name = ?1 ORDER BY id",
+        &[&name],
+        section_from_row,
+    )
+}
+
 /// Every section (`all`, for administrators), or those the operator may view.
 pub fn list_visible(conn: &Conn<'_>, operator_id: i64, all: bool) -> DbResult<Vec<SectionRow>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
@@ -169,6 +178,15 @@ pub fn find_grant(
         ),
         &[&section_id, &kind.as_str(), &operator_id, &group_id],
         auth_from_row,
+    )
+}
+
+/// Whether any section has an authorization with this GUID.
+pub fn authorization_guid_taken(conn: &Conn<'_>, guid: Guid) -> DbResult<bool> {
+    conn.query_one(
+        "SELECT EXISTS (SELECT 1 FROM section_authorizations WHERE guid = ?1)",
+        &[&guid],
+        |r| r.get(0),
     )
 }
 

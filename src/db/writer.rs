@@ -8,6 +8,9 @@
 //! Jobs may also leave `AfterCommit` actions (updating in-memory indexes); they
 //! run on the writer thread after the commit, in commit order, so an index can
 //! never see changes out of order or changes that were rolled back.
+//!
+//! A few tasks need the connection to themselves, outside any transaction
+//! (restoring a snapshot): `exclusive` runs one between two groups.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -36,6 +39,13 @@ type Finish = Box<dyn FnOnce(Result<(), DbError>) + Send>;
 /// says whether its writes are to be kept, and how to answer once the group
 /// is committed (or not).
 type Job = Box<dyn FnOnce(Result<Conn<'_>, DbError>) -> (bool, Finish) + Send>;
+/// Runs alone on the writer's connection, outside any transaction.
+type Exclusive = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Task {
+    Job(Job),
+    Exclusive(Exclusive),
+}
 
 /// Work to do once the change is committed.
 #[derive(Default)]
@@ -56,7 +66,7 @@ impl AfterCommit {
 }
 
 pub struct Writer {
-    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    sender: Mutex<Option<mpsc::Sender<Task>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -68,7 +78,7 @@ enum Lost {
 
 impl Writer {
     pub fn start(conn: Connection, group_commit_max: usize) -> std::io::Result<Writer> {
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let (sender, receiver) = mpsc::channel::<Task>();
         let thread = std::thread::Builder::new()
             .name("coffre-writer".into())
             .spawn(move || writer_loop(conn, receiver, group_commit_max.max(1)))?;
@@ -78,17 +88,34 @@ impl Writer {
         })
     }
 
-    fn submit<E: JobError>(&self, job: Job) -> Result<(), E> {
+    fn submit<E: JobError>(&self, task: Task) -> Result<(), E> {
         let guard = self
             .sender
             .lock()
             .map_err(|_| E::writer_failure("writer lock poisoned"))?;
         match guard.as_ref() {
             Some(sender) => sender
-                .send(job)
+                .send(task)
                 .map_err(|_| E::writer_failure("writer thread stopped")),
             None => Err(E::writer_failure("the database is shutting down")),
         }
+    }
+
+    /// Runs `f` with the writer's connection to itself, between two groups
+    /// of writes and outside any transaction; resolves with its result.
+    pub async fn exclusive<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: JobError,
+    {
+        let (done, receiver) = tokio::sync::oneshot::channel();
+        self.submit::<E>(Task::Exclusive(Box::new(move |conn| {
+            let _ = done.send(f(conn));
+        })))?;
+        receiver
+            .await
+            .map_err(|_| E::writer_failure("exclusive task panicked or was dropped"))?
     }
 
     fn job<T, E, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, E>>)
@@ -134,7 +161,7 @@ impl Writer {
         E: JobError,
     {
         let (job, receiver) = Self::job(f);
-        self.submit::<E>(job)?;
+        self.submit::<E>(Task::Job(job))?;
         receiver
             .await
             .map_err(|_| E::writer_failure("write job panicked or was dropped"))?
@@ -148,7 +175,7 @@ impl Writer {
         E: JobError,
     {
         let (job, receiver) = Self::job(f);
-        self.submit::<E>(job)?;
+        self.submit::<E>(Task::Job(job))?;
         receiver
             .blocking_recv()
             .map_err(|_| E::writer_failure("write job panicked or was dropped"))?
@@ -174,18 +201,45 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max: usize) {
-    while let Ok(first) = receiver.recv() {
+fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Task>, max: usize) {
+    let mut next = receiver.recv().ok();
+    while let Some(task) = next.take() {
+        let first = match task {
+            Task::Exclusive(f) => {
+                run_exclusive(&mut conn, f);
+                next = receiver.recv().ok();
+                continue;
+            }
+            Task::Job(job) => job,
+        };
         let mut batch = vec![first];
         while batch.len() < max {
             match receiver.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Task::Job(job)) => batch.push(job),
+                // It waits for this group, then runs alone.
+                Ok(exclusive) => {
+                    next = Some(exclusive);
+                    break;
+                }
                 Err(_) => break,
             }
         }
         run_batch(&conn, batch);
+        if next.is_none() {
+            next = receiver.recv().ok();
+        }
     }
     log::debug!("writer: queue closed, connection closing");
+}
+
+fn run_exclusive(conn: &mut Connection, f: Exclusive) {
+    if catch_unwind(AssertUnwindSafe(|| f(conn))).is_err() {
+        log::error!("writer: an exclusive task panicked");
+    }
+    if !conn.is_autocommit() {
+        log::error!("writer: an exclusive task left a transaction open; rolling it back");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
 }
 
 fn answer(finish: Finish, lost: Option<&Lost>) {
@@ -388,6 +442,31 @@ mod tests {
             })
             .unwrap();
         assert_eq!(kept, 1);
+    }
+
+    #[tokio::test]
+    async fn an_exclusive_task_runs_between_groups_with_the_connection_to_itself() {
+        let w = writer();
+        // Queued behind a write, ahead of another: it sees the first, not the second.
+        let first = {
+            let w = w.clone();
+            tokio::task::spawn_blocking(move || w.write_blocking(|c, _| insert(c, 1)))
+        };
+        first.await.unwrap().unwrap();
+        let seen = w
+            .exclusive(|conn: &mut Connection| {
+                assert!(conn.is_autocommit(), "outside any transaction");
+                conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+                    .map_err(|e| Failed::from(DbError::from(e)))
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, 1);
+        let w2 = w.clone();
+        tokio::task::spawn_blocking(move || w2.write_blocking(|c, _| insert(c, 2)))
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[test]

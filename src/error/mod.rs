@@ -119,6 +119,15 @@ impl AppError {
         self
     }
 
+    /// The same error, each message prefixed with where it arose (for
+    /// example a seed file's entry).
+    pub fn in_context(mut self, context: &str) -> Self {
+        for m in &mut self.messages {
+            m.message = format!("{context}: {}", m.message);
+        }
+        self
+    }
+
     /// Adds another message (several validation problems in one response).
     pub fn and(mut self, other: AppError) -> Self {
         self.messages.extend(other.messages);

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::body;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
+use crate::validate;
 
 pub struct ApiJson<T>(pub T);
 
@@ -113,7 +114,7 @@ fn describe(path: &str, e: &serde_json::Error) -> AppError {
             ErrorCode::MalformedJson,
             format!(
                 "The request body is not valid JSON ({}, at {at}). Check quotes, commas and braces, and that the text is UTF-8.",
-                redact(&e.to_string())
+                validate::redact(&e.to_string())
             ),
         ),
         Category::Data => {
@@ -124,45 +125,13 @@ fn describe(path: &str, e: &serde_json::Error) -> AppError {
             };
             AppError::new(
                 ErrorCode::InvalidField,
-                format!("Invalid value for {field}: {}.", redact(&e.to_string())),
+                format!(
+                    "Invalid value for {field}: {}.",
+                    validate::redact(&e.to_string())
+                ),
             )
         }
     }
-}
-
-/// Drops serde's position suffix and any quoted user text (it could be a secret).
-fn redact(message: &str) -> String {
-    let message = message.split(" at line ").next().unwrap_or(message);
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars().peekable();
-    let mut in_quotes = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if !in_quotes => {
-                in_quotes = true;
-                out.push_str("\"…");
-            }
-            '"' if in_quotes => {
-                in_quotes = false;
-                out.push('"');
-            }
-            _ if in_quotes => {}
-            '`' => {
-                // Backticks hold field names and expected variants (ours), except
-                // after "unknown variant", where they hold what the client sent.
-                let quoted: String = chars.by_ref().take_while(|&c| c != '`').collect();
-                if out.ends_with("unknown variant ") || out.ends_with("invalid value: string ") {
-                    out.push_str("`…`");
-                } else {
-                    out.push('`');
-                    out.push_str(&quoted);
-                    out.push('`');
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

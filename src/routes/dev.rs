@@ -1,6 +1,8 @@
-//! The dev clock (SPEC §7), registered only with `--dev`: move the server's
-//! clock to test expiry. Setting it past a midnight UTC runs the expiry sweep
-//! before the response, as if that midnight had come.
+//! Routes registered only with `--dev`: the dev clock (SPEC §7), to move the
+//! server's clock and test expiry (setting it past a midnight UTC runs the
+//! expiry sweep before the response, as if that midnight had come), and the
+//! reset, which returns everything to the state right after start, so each
+//! test of a harness can start clean without restarting the server.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -76,4 +78,12 @@ pub async fn reset_clock(state: web::Data<AppState>, caller: Principal) -> AppRe
     require_admin(&state, caller).await?;
     state.clock.reset();
     after_move(&state).await
+}
+
+#[utoipa::path(post, path = "/v4/Dev/Reset", tag = "Dev",
+    responses((status = 204, description = "Back to the state right after start (the bootstrap, and the seed if any), the clock to real time (--dev only)"), ReadErrors))]
+pub async fn reset(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
+    require_admin(&state, caller).await?;
+    state.reset_to_baseline().await?;
+    Ok(HttpResponse::NoContent().finish())
 }

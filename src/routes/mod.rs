@@ -126,6 +126,7 @@ api! {
     dev::get_clock                      => none, Administrators;
     dev::set_clock                      => none, Administrators;
     dev::reset_clock                    => none, Administrators;
+    dev::reset                          => none, Administrators;
 }
 
 /// Paths that exist only with `--dev`.

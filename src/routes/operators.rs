@@ -73,7 +73,7 @@ async fn update(
 
 #[utoipa::path(put, path = "/v4/Operator/{OperatorGuid}", tag = "Operator", request_body = OperatorInput,
     params(("OperatorGuid" = Guid, Path, description = "The operator's GUID")),
-    responses((status = 204, description = "Replaced (FullName, Email, Login required; IsActive defaults to true)"), WriteErrors))]
+    responses((status = 204, description = "Replaced (FullName and Email required; an omitted Login stays, or follows the e-mail address when it was the e-mail address; IsActive defaults to true)"), WriteErrors))]
 pub async fn replace_operator(
     state: web::Data<AppState>,
     caller: Principal,

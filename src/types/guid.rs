@@ -79,6 +79,42 @@ impl<'de> Deserialize<'de> for Guid {
     }
 }
 
+/// An id field of a request body (`#[serde(default, deserialize_with =
+/// "guid::optional")]`): `""`, null and the nil GUID all mean "not sent".
+/// Clients generated from Uptrends' published model always send the ids
+/// their model requires, empty on a create.
+pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Guid>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(text) if text.is_empty() => Ok(None),
+        Some(text) => match Guid::parse(&text) {
+            Some(g) if g.0.is_nil() => Ok(None),
+            Some(g) => Ok(Some(g)),
+            None => Err(serde::de::Error::custom(
+                "not a GUID: expected XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX, or \"\" for none",
+            )),
+        },
+    }
+}
+
+/// The schema of an `optional` id field: a GUID, `""` or null.
+pub fn optional_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(<Guid as utoipa::PartialSchema>::schema())
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([""]))
+                .build(),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null).build())
+        .description(Some(
+            "A GUID; `\"\"`, null and the nil GUID (00000000-0000-0000-0000-000000000000) mean not sent.",
+        ))
+        .into()
+}
+
 impl utoipa::PartialSchema for Guid {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
@@ -105,6 +141,29 @@ mod tests {
             Guid::parse("{FE1656C1-A606-43BB-BD61-1EEE9715EE9E}"),
             Some(g)
         );
+    }
+
+    #[test]
+    fn an_empty_null_or_nil_id_is_not_sent() {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "optional")]
+            id: Option<Guid>,
+        }
+        let id = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.id);
+        assert_eq!(id("{}").unwrap(), None);
+        assert_eq!(id(r#"{"id": null}"#).unwrap(), None);
+        assert_eq!(id(r#"{"id": ""}"#).unwrap(), None);
+        assert_eq!(
+            id(r#"{"id": "00000000-0000-0000-0000-000000000000"}"#).unwrap(),
+            None
+        );
+        assert_eq!(
+            id(r#"{"id": "fe1656c1-a606-43bb-bd61-1eee9715ee9e"}"#).unwrap(),
+            Guid::parse("FE1656C1-A606-43BB-BD61-1EEE9715EE9E")
+        );
+        assert!(id(r#"{"id": " "}"#).is_err());
+        assert!(id(r#"{"id": "nope"}"#).is_err());
     }
 
     #[test]

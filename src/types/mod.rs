@@ -4,9 +4,28 @@
 
 pub mod guid;
 pub mod permissions;
+pub mod state_hash;
 
 pub use guid::{Guid, InvalidGuid};
 pub use permissions::{Permission, PermissionSet};
+pub use state_hash::StateHash;
+
+/// A field of Uptrends' published model that coffre does not use: accepted
+/// with any value and ignored, so clients generated from that model work
+/// unchanged (any other unknown field is still refused).
+pub type Ignored = Option<serde::de::IgnoredAny>;
+
+/// The schema of an `Ignored` field: any value, saying so.
+pub fn ignored_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .description(Some(
+            "Accepted and ignored, for clients generated from Uptrends' published model \
+             (any value).",
+        ))
+        .into()
+}
 
 /// An API key's status as stored. `Expired` is also derived from the clock:
 /// a key past its expiry instant is expired before any sweep marks it.

@@ -11,7 +11,7 @@ use crate::audit::Change;
 use crate::db::sections::{self as repo, AuthorizationRow, SectionRow};
 use crate::db::{groups, operators};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{AuthorizationType, Grantee, Guid};
+use crate::types::{AuthorizationType, Grantee, Guid, guid};
 use crate::work::Work;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,28 +23,33 @@ pub struct Authorization {
     pub authorization_type: AuthorizationType,
     /// The operator's GUID, or `""` for a group authorization.
     pub operator_guid: String,
-    /// The group's GUID, or `""` for an operator authorization.
+    /// The group's GUID, or `""` for an operator authorization (the seed's name).
     pub operator_group_id: String,
+    /// The same as `OperatorGroupId` (the name in Uptrends' published model).
+    pub operator_group_guid: String,
 }
 
 fn to_api(section: Guid, row: &AuthorizationRow) -> Authorization {
+    let group = row.group_guid.map(|g| g.to_text()).unwrap_or_default();
     Authorization {
         authorization_id: row.guid,
         context_id: section,
         authorization_type: row.kind,
         operator_guid: row.operator_guid.map(|g| g.to_text()).unwrap_or_default(),
-        operator_group_id: row.group_guid.map(|g| g.to_text()).unwrap_or_default(),
+        operator_group_id: group.clone(),
+        operator_group_guid: group,
     }
 }
 
 /// Exactly one of `OperatorGuid` and `OperatorGroupId` (alias
-/// `OperatorGroupGuid`); the other `""` or null.
+/// `OperatorGroupGuid`); the other `""`, null or the nil GUID.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AuthorizationInput {
-    /// Read-only; ignored if sent.
-    #[schema(nullable)]
-    pub authorization_id: Option<String>,
+    /// Server-assigned; ignored if sent.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
+    pub authorization_id: Option<Guid>,
     /// The section's GUID; if sent, must be the one in the path.
     #[schema(nullable)]
     pub context_id: Option<String>,
@@ -60,10 +65,11 @@ pub struct AuthorizationInput {
     pub operator_group_guid: Option<String>,
 }
 
+/// A GUID field sent as text: `""`, null and the nil GUID mean "none".
 fn present(field: &str, v: &Option<String>) -> AppResult<Option<Guid>> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => Ok(Some(Guid::parse_field(field, text)?)),
+        Some(text) => Ok(Some(Guid::parse_field(field, text)?).filter(|g| !g.0.is_nil())),
     }
 }
 
@@ -131,6 +137,17 @@ pub fn create(
     section_guid: Guid,
     input: AuthorizationInput,
 ) -> AppResult<Authorization> {
+    create_with_guid(w, section_guid, input, Guid::new_random())
+}
+
+/// `create` with the GUID of the authorization asked for given (a seed
+/// fixes it); a View that Change brings along gets a fresh one.
+pub fn create_with_guid(
+    w: &Work<'_>,
+    section_guid: Guid,
+    input: AuthorizationInput,
+    guid: Guid,
+) -> AppResult<Authorization> {
     let section = managed_section(w, section_guid)?;
     if let Some(context) = present("ContextId", &input.context_id)?
         && context != section.guid
@@ -174,7 +191,7 @@ pub fn create(
     }
     let mut created = None;
     for k in kinds {
-        let guid = Guid::new_random();
+        let guid = if k == kind { guid } else { Guid::new_random() };
         repo::insert_authorization(w.conn, guid, section.id, k, grantee, w.now_ms())?;
         w.record(
             Change::new(

@@ -6,11 +6,12 @@ use utoipa::ToSchema;
 
 use super::{changeable_section, section};
 use crate::audit::Change;
+use crate::db::groups;
 use crate::db::sections::{self as repo, SectionRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{AuthorizationType, Grantee, Guid};
+use crate::types::{AuthorizationType, Grantee, Guid, guid};
 use crate::validate;
-use crate::work::Work;
+use crate::work::{Caller, Work};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -31,8 +32,10 @@ impl From<&SectionRow> for VaultSection {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct VaultSectionInput {
-    /// Omit on POST; on PUT, if sent, must be the section's GUID.
-    #[schema(nullable)]
+    /// Not sent on POST (`""`, null or the nil GUID count as not sent); on
+    /// PUT, if sent, must be the section's GUID.
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
     pub vault_section_guid: Option<Guid>,
     /// Required.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
@@ -51,14 +54,27 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<VaultSection> {
 }
 
 pub fn create(w: &Work<'_>, input: VaultSectionInput) -> AppResult<VaultSection> {
-    if input.vault_section_guid.is_some() {
-        return Err(AppError::new(
-            ErrorCode::GuidNotSettable,
-            "Omit VaultSectionGuid: the server assigns it.",
-        ));
-    }
+    validate::server_assigned("VaultSectionGuid", input.vault_section_guid)?;
+    create_with_guid(w, input, Guid::new_random())
+}
+
+/// `create` with the section's GUID given (init and seeds). View and Change
+/// go to the calling key's operator, or, when coffre itself creates the
+/// section, to Administrators (as on the default section).
+pub fn create_with_guid(
+    w: &Work<'_>,
+    input: VaultSectionInput,
+    guid: Guid,
+) -> AppResult<VaultSection> {
     let name = validate::required_line("Name", input.name.as_deref(), 200)?;
-    let guid = Guid::new_random();
+    let (grantee, who) = match w.caller {
+        Caller::Key(p) => (Grantee::Operator(p.operator_id()), "the creator"),
+        Caller::System(_) => {
+            let admins = groups::find_administrators(w.conn)?
+                .ok_or_else(|| AppError::internal("no Administrators group to give a section"))?;
+            (Grantee::Group(admins.id), "Administrators")
+        }
+    };
     let id = repo::insert(w.conn, guid, &name, w.now_ms())?;
     w.record(Change::new("VaultSection", guid, "Created", String::new()))?;
     for kind in [
@@ -66,20 +82,13 @@ pub fn create(w: &Work<'_>, input: VaultSectionInput) -> AppResult<VaultSection>
         AuthorizationType::ChangeVaultSection,
     ] {
         let auth = Guid::new_random();
-        repo::insert_authorization(
-            w.conn,
-            auth,
-            id,
-            kind,
-            Grantee::Operator(w.operator_id()?),
-            w.now_ms(),
-        )?;
+        repo::insert_authorization(w.conn, auth, id, kind, grantee, w.now_ms())?;
         w.record(
             Change::new(
                 "VaultSectionAuthorization",
                 auth,
                 "Created",
-                format!("{} for the creator", kind.as_str()),
+                format!("{} for {who}", kind.as_str()),
             )
             .within(Some(guid)),
         )?;

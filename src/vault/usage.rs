@@ -9,7 +9,7 @@ use super::items::visible;
 use crate::audit::Change;
 use crate::db::items::{self as repo, UsageRow};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Guid;
+use crate::types::{Guid, guid};
 use crate::validate;
 use crate::work::Work;
 
@@ -38,6 +38,10 @@ impl From<&UsageRow> for Usage {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UsageInput {
+    /// Server-assigned: not sent (`""`, null or the nil GUID count as not sent).
+    #[serde(default, deserialize_with = "guid::optional")]
+    #[schema(schema_with = guid::optional_schema, required = false)]
+    pub usage_guid: Option<Guid>,
     /// A lower-case word naming the kind of consumer, e.g. `monitor`.
     #[schema(example = "monitor", value_type = String, required = true, pattern = r"^[A-Za-z][A-Za-z0-9-]{0,39}$")]
     pub consumer_type: Option<String>,
@@ -120,6 +124,7 @@ pub fn list(w: &Work<'_>, item: Guid) -> AppResult<Vec<Usage>> {
 
 pub fn add(w: &Work<'_>, item: Guid, input: UsageInput) -> AppResult<UsageCreated> {
     let (row, _) = visible(w, item)?;
+    validate::server_assigned("UsageGuid", input.usage_guid)?;
     let consumer_type =
         validate::required_line("ConsumerType", input.consumer_type.as_deref(), 40)?
             .to_ascii_lowercase();

@@ -109,7 +109,8 @@ impl TestAppBuilder {
         let mut config = test_config(&data_dir.path().join("data"));
         (self.configure)(&mut config);
         let keys = Arc::new(datadir::initialize(&config).unwrap());
-        let location = if self.in_memory {
+        // In memory when asked, and as `serve --dev` does (a reset's snapshot needs it).
+        let location = if self.in_memory || config.dev {
             Location::memory()
         } else {
             Location::File(config.database_path())
@@ -286,6 +287,20 @@ impl TestApp {
         )
         .await
         .expect(201);
+    }
+
+    /// `GET /openapi.json`, which needs no key.
+    pub async fn openapi_document(&self) -> Value {
+        read(
+            self.client
+                .get(self.url("/openapi.json"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .expect(200)
+        .body
     }
 
     pub fn set_now(&self, rfc3339: &str) {
@@ -470,6 +485,30 @@ impl ServerProcess {
     pub fn terminate(&mut self) -> i32 {
         signal(&self.child, "TERM");
         wait_with_timeout(&mut self.child, Duration::from_secs(30))
+    }
+
+    /// Waits for the process to exit — an event, not a poll — and says how
+    /// long that took; kills it and fails after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (i32, Duration) {
+        let started = Instant::now();
+        let pid = self.child.id();
+        let child = &mut self.child;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            scope.spawn(move || {
+                let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(-1);
+                let _ = tx.send(code);
+            });
+            match rx.recv_timeout(timeout) {
+                Ok(code) => (code, started.elapsed()),
+                Err(_) => {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                    panic!("coffre did not exit within {timeout:?}");
+                }
+            }
+        })
     }
 
     pub fn kill9(&mut self) {

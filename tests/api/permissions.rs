@@ -116,16 +116,7 @@ fn body_for(id: &str, f: &Fixtures) -> Value {
 }
 
 async fn operations(app: &TestApp, f: &Fixtures) -> Vec<Operation> {
-    let doc = read(
-        app.client
-            .get(app.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(200)
-    .body;
+    let doc = app.openapi_document().await;
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

@@ -79,8 +79,9 @@ async fn operators_are_created_read_replaced_patched_and_deleted() {
     let got = app.get(&path).await.expect(200);
     assert_eq!(
         got.body,
-        json!({"OperatorGuid": guid, "FullName": "A. M. Turing", "Email": "amt@example.com", "Login": "amt", "IsActive": false})
+        json!({"OperatorGuid": guid, "Hash": got.body["Hash"], "FullName": "A. M. Turing", "Email": "amt@example.com", "Login": "amt", "IsActive": false})
     );
+    assert_ne!(got.body["Hash"], res.body["Hash"], "the operator changed");
     let res = app.put(&path, json!({"FullName": "x"})).await.expect(400);
     assert_eq!(res.code(), "FieldRequired");
     app.delete(&path).await.expect(204);

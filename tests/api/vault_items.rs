@@ -34,11 +34,16 @@ async fn a_credential_set_keeps_its_password_sealed_and_out_of_every_read() {
         "Notes": "This is not a real account", "UserName": "test@acme.com", "Password": "Tr0ub4dor&3"})).await.expect(201);
     let guid = res.guid("VaultItemGuid");
     assert_eq!(res.headers["location"], format!("/v4/VaultItem/{guid}"));
+    let hash = res.guid("Hash");
+    assert!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hash}"
+    );
     let expected = json!({
-        "VaultItemGuid": guid, "Name": "Web shop test login", "Value": "", "VaultSectionGuid": s,
+        "VaultItemGuid": guid, "Hash": hash, "Name": "Web shop test login", "Value": "", "VaultSectionGuid": s,
         "VaultItemType": "CredentialSet", "IsSensitive": true, "Notes": "This is not a real account",
         "UserName": "test@acme.com", "Password": "",
-        "CertificateArchive": {"Issuer": "", "NotBefore": "", "NotAfter": "", "Password": "", "ArchiveData": ""},
+        "CertificateArchive": null, "FileInfo": null, "OneTimePasswordInfo": null,
         "VaultItemUsedBy": "-"
     });
     assert_eq!(res.body, expected);
@@ -523,7 +528,7 @@ async fn one_time_passwords_give_rfc_6238_codes_with_their_window() {
         (json!({"Secret": "not base32 at all!"}), "InvalidOtpSecret"),
         (json!({"Secret": "GEZDGNBV"}), "InvalidOtpSecret"),
         (json!({"Secret": base32, "Digits": 9}), "InvalidField"),
-        (json!({"Secret": base32, "Period": 0}), "InvalidField"),
+        (json!({"Secret": base32, "Period": -30}), "InvalidField"),
         (
             json!({"Secret": base32, "HashAlgorithm": "MD5"}),
             "InvalidField",

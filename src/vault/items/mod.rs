@@ -21,4 +21,7 @@ pub use api::{
 pub use archive::{ArchiveToCheck, CheckedArchive, archive_to_check, new_archive_to_check};
 pub use merge::{MAX_FILE_BYTES, Mode};
 pub use model::{Item, ItemBody, Secret, VaultItemType, columns};
-pub use ops::{create, current_code, delete, get, history, reveal, stream_list, update, visible};
+pub use ops::{
+    create, create_with_guid, current_code, delete, get, history, reveal, stream_list, update,
+    visible,
+};

@@ -119,6 +119,17 @@ pub fn create(
     input: VaultItemInput,
     archive: Option<CheckedArchive>,
 ) -> AppResult<VaultItem> {
+    create_with_guid(w, input, archive, Guid::new_random())
+}
+
+/// `create` with the item's GUID given (a seed fixes it; the body must not
+/// carry one).
+pub fn create_with_guid(
+    w: &Work<'_>,
+    input: VaultItemInput,
+    archive: Option<CheckedArchive>,
+    guid: Guid,
+) -> AppResult<VaultItem> {
     let t = fixed_type(Mode::Create, &input, None, None)?;
     let section_guid = input.vault_section_guid.ok_or_else(|| {
         AppError::new(
@@ -136,7 +147,6 @@ pub fn create(
         return Err(change_needed("adding items"));
     }
     let merged = merge(Mode::Create, t, None, input, archive)?;
-    let guid = Guid::new_random();
     let id = repo::insert(
         w.conn,
         guid,
@@ -237,11 +247,12 @@ pub fn reveal(w: &Work<'_>, guid: Guid) -> AppResult<VaultItem> {
         }
         ItemBody::Certificate { .. } => {}
         ItemBody::CertificateArchive { .. } => {
-            out.certificate_archive.password =
-                text(read_secret(w, &item, Secret::ArchivePassword)?);
-            out.certificate_archive.archive_data = read_secret(w, &item, Secret::ArchiveData)?
-                .map(|b| encoding::encode(&b))
-                .unwrap_or_default();
+            if let Some(archive) = out.certificate_archive.as_mut() {
+                archive.password = text(read_secret(w, &item, Secret::ArchivePassword)?);
+                archive.archive_data = read_secret(w, &item, Secret::ArchiveData)?
+                    .map(|b| encoding::encode(&b))
+                    .unwrap_or_default();
+            }
         }
         ItemBody::File { .. } => {
             if let Some(info) = out.file_info.as_mut() {
