@@ -11,6 +11,7 @@ use crate::crypto::DerivedKeys;
 use crate::db::Database;
 use crate::error::{AppError, AppResult};
 use crate::http::body::BodyBudget;
+use crate::metrics::Metrics;
 use crate::scheduler::Sweeper;
 
 #[derive(Clone)]
@@ -25,6 +26,7 @@ pub struct AppState {
     pub body_budget: Arc<BodyBudget>,
     /// Opens certificate archives before their write, one at a time.
     pub archives: Arc<crate::vault::pfx::Inspector>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
         let limiter = FailureLimiter::new(
             config.auth_failure_limit,
             Duration::from_secs(config.auth_failure_window_secs),
+            config.auth_failure_max_addresses as usize,
         );
         let body_budget = Arc::new(BodyBudget::new(
             config.body_memory_limit_mib as usize * 1024 * 1024,
@@ -52,6 +55,7 @@ impl AppState {
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
             archives: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 }
