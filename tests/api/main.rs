@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod tls_client;
 
 mod api_keys;
 mod auth;
@@ -14,6 +15,8 @@ mod health;
 mod limits;
 mod permissions;
 mod principals;
+mod proxies;
 mod storage;
+mod tls;
 mod vault_items;
 mod vault_sections;
