@@ -49,6 +49,8 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://HOST:PORT` of the metrics listener, when `metrics_listen` is set.
+    pub metrics_address: Option<String>,
     /// The bootstrap key: every permission, operator in Administrators.
     pub admin_key: String,
     pub admin_key_guid: String,
@@ -119,10 +121,12 @@ impl TestAppBuilder {
         };
         let app = Application::build(state.clone(), config.listen, options).unwrap();
         let address = format!("http://{}", app.address());
+        let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            metrics_address,
             admin_key: boot.key.to_string(),
             admin_key_guid: boot.api_key_guid.to_string(),
             client: reqwest::Client::builder()
@@ -316,11 +320,13 @@ impl TestApp {
         )
         .unwrap();
         let address = format!("http://{}", app.address());
+        let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         // The bootstrap key survives the restart: it is in the database.
         TestApp {
             address,
+            metrics_address,
             admin_key,
             admin_key_guid,
             client: reqwest::Client::builder()

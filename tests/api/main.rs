@@ -13,6 +13,7 @@ mod docs;
 mod expiry;
 mod health;
 mod limits;
+mod metrics;
 mod permissions;
 mod principals;
 mod proxies;
