@@ -6,6 +6,7 @@ mod tls_client;
 
 mod api_keys;
 mod auth;
+mod backups;
 mod bad_input;
 mod cli;
 mod crash;
@@ -13,6 +14,7 @@ mod docs;
 mod expiry;
 mod health;
 mod limits;
+mod logging;
 mod metrics;
 mod permissions;
 mod principals;
