@@ -577,3 +577,13 @@ pub fn pfx_base64(password: &str, legacy: bool) -> String {
     base64::engine::general_purpose::STANDARD
         .encode(std::fs::read(dir.path().join("a.pfx")).unwrap())
 }
+
+/// A test step that needs a tool this machine lacks: skipped with the reason
+/// printed, except where `COFFRE_REQUIRE_TOOLS` is set (`.ci/run` sets it),
+/// where a missing tool fails the test instead.
+pub fn skip_without_tool(reason: &str) {
+    if std::env::var_os("COFFRE_REQUIRE_TOOLS").is_some() {
+        panic!("COFFRE_REQUIRE_TOOLS is set and {reason}");
+    }
+    println!("SKIPPED: {reason}");
+}

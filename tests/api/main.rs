@@ -10,6 +10,7 @@ mod backups;
 mod bad_input;
 mod cli;
 mod crash;
+mod deploy;
 mod docs;
 mod expiry;
 mod health;

@@ -117,9 +117,13 @@ async fn metrics_follow_what_happened_on_their_own_listener_and_pass_promtool() 
         .expect(405);
 
     // Keys in every state, as of a clock moved to 2026-06-17.
-    let soon = app.create_key(json!({"ExpirationDate": "2026-06-17"})).await;
-    app.create_key(json!({"ExpirationDate": "2026-06-30"})).await;
-    app.create_key(json!({"ExpirationDate": "2026-06-16"})).await;
+    let soon = app
+        .create_key(json!({"ExpirationDate": "2026-06-17"}))
+        .await;
+    app.create_key(json!({"ExpirationDate": "2026-06-30"}))
+        .await;
+    app.create_key(json!({"ExpirationDate": "2026-06-16"}))
+        .await;
     let revoked = app.create_key(json!({})).await;
     app.post(&format!("/v4/ApiKey/{}/Revoke", revoked.guid), json!({}))
         .await
@@ -140,31 +144,52 @@ async fn metrics_follow_what_happened_on_their_own_listener_and_pass_promtool() 
     let (text, s) = scrape(&app).await;
     let item_route = r#"route="/v4/VaultItem/{VaultItemGuid}",method="GET""#;
     assert_eq!(
-        value(&s, &format!(r#"coffre_http_requests_total{{{item_route},status="200"}}"#)),
+        value(
+            &s,
+            &format!(r#"coffre_http_requests_total{{{item_route},status="200"}}"#)
+        ),
         2.0
     );
     assert_eq!(
-        value(&s, &format!("coffre_http_request_duration_seconds_count{{{item_route}}}")),
+        value(
+            &s,
+            &format!("coffre_http_request_duration_seconds_count{{{item_route}}}")
+        ),
         2.0
     );
     assert_eq!(
-        value(&s, &format!(r#"coffre_http_request_duration_seconds_bucket{{{item_route},le="+Inf"}}"#)),
+        value(
+            &s,
+            &format!(r#"coffre_http_request_duration_seconds_bucket{{{item_route},le="+Inf"}}"#)
+        ),
         2.0
     );
     // /metrics on the API's address and /v4/NoSuchThing.
     assert_eq!(
-        value(&s, r#"coffre_http_requests_total{route="unmatched",method="GET",status="404"}"#),
+        value(
+            &s,
+            r#"coffre_http_requests_total{route="unmatched",method="GET",status="404"}"#
+        ),
         2.0
     );
     assert_eq!(
-        value(&s, r#"coffre_http_requests_total{route="/health",method="PATCH",status="405"}"#),
+        value(
+            &s,
+            r#"coffre_http_requests_total{route="/health",method="PATCH",status="405"}"#
+        ),
         1.0
     );
     for item in &items {
         assert!(!text.contains(item.as_str()), "a raw GUID in a label");
     }
-    assert_eq!(value(&s, r#"coffre_auth_failures_total{reason="invalid_key"}"#), 1.0);
-    assert_eq!(value(&s, r#"coffre_auth_failures_total{reason="revoked"}"#), 1.0);
+    assert_eq!(
+        value(&s, r#"coffre_auth_failures_total{reason="invalid_key"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(&s, r#"coffre_auth_failures_total{reason="revoked"}"#),
+        1.0
+    );
     // The bootstrap key, `soon` (until 2026-06-18) and the one of 2026-06-30.
     assert_eq!(value(&s, r#"coffre_api_keys{status="Active"}"#), 3.0);
     assert_eq!(value(&s, r#"coffre_api_keys{status="Expired"}"#), 1.0);
@@ -176,12 +201,18 @@ async fn metrics_follow_what_happened_on_their_own_listener_and_pass_promtool() 
     assert!(value(&s, "coffre_sweep_duration_seconds_count") >= 2.0);
     assert_eq!(value(&s, "coffre_writer_queue_depth"), 0.0);
     assert!(value(&s, "coffre_group_commit_batch_size_count") >= 8.0);
-    assert!(value(&s, "coffre_group_commit_batch_size_sum") >= value(&s, "coffre_group_commit_batch_size_count"));
+    assert!(
+        value(&s, "coffre_group_commit_batch_size_sum")
+            >= value(&s, "coffre_group_commit_batch_size_count")
+    );
     assert!(value(&s, "coffre_database_bytes") > 4096.0);
     assert!(value(&s, "coffre_auth_limiter_addresses") >= 1.0);
 
     match promtool(&text) {
-        None => println!("SKIPPED promtool check: promtool is not installed (Debian `prometheus`; .ci/run installs it)"),
+        None => skip_without_tool(
+            "promtool is not installed (Debian `prometheus`; .ci/run installs it): \
+             the text was not checked by promtool",
+        ),
         Some((ok, said)) => assert!(ok, "promtool check metrics:\n{said}\n{text}"),
     }
 }
@@ -208,7 +239,8 @@ async fn labels_stay_bounded_whatever_paths_and_methods_clients_send() {
             .await
             .expect(404);
         let method = Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
-        app.send(&app.admin_key, method, "/v4/VaultItem", None).await;
+        app.send(&app.admin_key, method, "/v4/VaultItem", None)
+            .await;
     }
     let (text, s) = scrape(&app).await;
     // Only the series of the first unusual method are new; nothing per GUID or per path.
@@ -219,7 +251,10 @@ async fn labels_stay_bounded_whatever_paths_and_methods_clients_send() {
         series(&text)
     );
     assert_eq!(
-        value(&s, r#"coffre_http_requests_total{route="unmatched",method="GET",status="404"}"#),
+        value(
+            &s,
+            r#"coffre_http_requests_total{route="unmatched",method="GET",status="404"}"#
+        ),
         41.0
     );
 }

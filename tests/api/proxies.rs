@@ -330,7 +330,7 @@ fn start_nginx(binary: &str, upstream: &str) -> Nginx {
 #[tokio::test]
 async fn behind_a_real_nginx_each_client_is_known_by_its_own_address() {
     let Some(binary) = nginx_binary() else {
-        println!("SKIPPED: nginx is not installed (apt-get install nginx-light; .ci/run does)");
+        skip_without_tool("nginx is not installed (apt-get install nginx-light; .ci/run does)");
         return;
     };
     // nginx connects to coffre from 127.0.0.1: that is the trusted proxy.
