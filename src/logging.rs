@@ -12,7 +12,12 @@ use crate::config::LogFormat;
 /// Installs the logger; the first call wins (later ones do nothing).
 pub fn init(format: LogFormat) {
     let env = env_logger::Env::default().default_filter_or("info");
-    let mut builder = env_logger::Builder::from_env(env);
+    let mut builder = env_logger::Builder::new();
+    // rustls warns about what any client may send (an IP address as SNI, a
+    // bad handshake): one line per connection would let anyone flood the
+    // log. Errors only, unless RUST_LOG names rustls itself.
+    builder.filter_module("rustls", log::LevelFilter::Error);
+    builder.parse_env(env);
     builder.target(env_logger::Target::Stderr);
     match format {
         LogFormat::Text => {

@@ -329,3 +329,52 @@ fn a_missing_or_unusable_certificate_is_a_configuration_error() {
     assert!(out.stderr.contains("does not go with"), "{}", out.stderr);
     assert!(!out.stderr.contains("PRIVATE KEY"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn what_any_client_may_send_in_a_handshake_does_not_fill_the_log() {
+    let cert = certificate(KeyKind::EcdsaPkcs8, 0x6001);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = write_pair(&dir.path().join("tls"), &cert);
+    let mut cmd = coffre();
+    cmd.arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .env("COFFRE_TLS_CERT_FILE", &cert_file)
+        .env("COFFRE_TLS_KEY_FILE", &key_file);
+    let mut server = ServerProcess::start(cmd);
+    let addr = socket(&server.address);
+    let before = server.stderr().lines().count();
+    // OpenSSL sends the IP address it connects to as SNI, which TLS forbids
+    // and rustls warns about; and a client that hangs up mid-handshake.
+    tokio::task::spawn_blocking(move || {
+        use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+        for _ in 0..20 {
+            let mut b = SslConnector::builder(SslMethod::tls()).unwrap();
+            b.set_verify(SslVerifyMode::NONE);
+            let tcp = std::net::TcpStream::connect(addr).unwrap();
+            let mut config = b.build().configure().unwrap();
+            // As wrk and h2load do (rust-openssl itself leaves IPs out of SNI).
+            config.set_hostname("127.0.0.1").unwrap();
+            config.connect("127.0.0.1", tcp).unwrap();
+            let mut half = std::net::TcpStream::connect(addr).unwrap();
+            std::io::Write::write_all(&mut half, &[0x16, 0x03, 0x01, 0x00, 0x40]).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let mut h2 = connect(addr, &["h2"], &[&cert]).await.unwrap();
+    assert_eq!(h2.get("/health", None).await.status, 200);
+    drop(h2);
+    let log = tokio::task::spawn_blocking(move || {
+        server.terminate();
+        server.stderr()
+    })
+    .await
+    .unwrap();
+    let loud: Vec<&str> = log
+        .lines()
+        .skip(before)
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("rustls"))
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+}
