@@ -170,14 +170,15 @@ fn summarize(der: &CertificateDer<'_>) -> Result<CertificateSummary, String> {
     })
 }
 
-/// The key file should be readable by coffre's user alone.
+/// The key file must not be open to every user of the machine (a group,
+/// such as the one coffre runs as, is a common and fine way to share it).
 fn warn_if_key_readable_by_others(key_file: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(key_file)
-        && meta.permissions().mode() & 0o077 != 0
+        && meta.permissions().mode() & 0o007 != 0
     {
         log::warn!(
-            "tls_key_file {} can be read by other users (mode {:o}); chmod 600 it",
+            "tls_key_file {} can be read by any user of this machine (mode {:o}); chmod o-rwx it",
             key_file.display(),
             meta.permissions().mode() & 0o777
         );
