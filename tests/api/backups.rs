@@ -33,8 +33,8 @@ fn open_backup(backup: &Path, key_file: &Path) -> (String, i64) {
     let mut config = test_config(backup);
     config.key_file = Some(key_file.to_path_buf());
     let keys = datadir::unlock(&config).unwrap().1.derive();
-    let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))
-        .unwrap();
+    let db =
+        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap();
     let conn = db.connect().unwrap();
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -135,9 +135,11 @@ async fn backups_run_on_schedule_keep_the_newest_and_touch_nothing_else() {
         }
     }
     assert!(
-        std::fs::read_dir(&backup_dir)
+        std::fs::read_dir(&backup_dir).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".partial")),
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")),
         "no partial backup left"
     );
 }
@@ -238,7 +240,11 @@ async fn the_documented_restore_brings_back_the_data_on_the_real_binary() {
     assert!(status.success());
     let restored = serve(&data, None);
     let client = reqwest::Client::new();
-    assert!(restored.banner.is_empty(), "no new bootstrap key: {:?}", restored.banner);
+    assert!(
+        restored.banner.is_empty(),
+        "no new bootstrap key: {:?}",
+        restored.banner
+    );
     let got = read(
         client
             .get(restored.url(&format!("/v4/VaultItem/{item}")))

@@ -99,7 +99,12 @@ async fn json_logs_are_one_object_per_line_and_never_carry_a_secret() {
         "{log}"
     );
     assert!(messages.iter().any(|m| m["msg"] == "coffre stopped"));
-    for secret in [key.as_str(), wrong.as_str(), "never-in-a-log-line", passphrase] {
+    for secret in [
+        key.as_str(),
+        wrong.as_str(),
+        "never-in-a-log-line",
+        passphrase,
+    ] {
         assert!(!log.contains(secret), "{secret} in the log");
     }
 }
