@@ -159,6 +159,25 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A metric with one sample per value of one label.
+fn labelled<V: std::fmt::Display>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    label: &str,
+    samples: impl IntoIterator<Item = (String, V)>,
+) {
+    header(out, name, kind, help);
+    for (value, n) in samples {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(&value));
+    }
+}
+
+/// A metric of one sample without labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// A label value as the text format needs it.
 fn escape(value: &str) -> String {
     value
@@ -338,79 +357,68 @@ fn render(state: &AppState, stored: &Stored) -> String {
     );
     out.push_str(&durations);
 
-    header(
+    labelled(
         &mut out,
-        "coffre_auth_failures_total",
-        "counter",
-        "Failed authentications, by reason.",
+        (
+            "coffre_auth_failures_total",
+            "counter",
+            "Failed authentications, by reason.",
+        ),
+        "reason",
+        AuthFailure::ALL
+            .iter()
+            .zip(&metrics.auth_failures)
+            .map(|(r, n)| (r.label().to_string(), n.load(Ordering::Relaxed))),
     );
-    for (reason, n) in AuthFailure::ALL.iter().zip(&metrics.auth_failures) {
-        let _ = writeln!(
-            out,
-            "coffre_auth_failures_total{{reason=\"{}\"}} {}",
-            reason.label(),
-            n.load(Ordering::Relaxed)
-        );
-    }
-    header(
+    single(
         &mut out,
         "coffre_auth_limiter_addresses",
         "gauge",
         "Client addresses (IPv6: /64 networks) the failed-auth limiter tracks now.",
-    );
-    let _ = writeln!(
-        out,
-        "coffre_auth_limiter_addresses {}",
-        state.auth.limiter.tracked()
+        state.auth.limiter.tracked(),
     );
 
     let now = state.clock.now_millis();
     let keys = state.auth.index.counts(now, now + 7 * 24 * 3600 * 1000);
-    header(
+    labelled(
         &mut out,
-        "coffre_api_keys",
-        "gauge",
-        "API keys by status, as of the server's clock.",
+        (
+            "coffre_api_keys",
+            "gauge",
+            "API keys by status, as of the server's clock.",
+        ),
+        "status",
+        [
+            ("Active".to_string(), keys.active),
+            ("Expired".to_string(), keys.expired),
+            ("Revoked".to_string(), keys.revoked),
+        ],
     );
-    for (status, n) in [
-        ("Active", keys.active),
-        ("Expired", keys.expired),
-        ("Revoked", keys.revoked),
-    ] {
-        let _ = writeln!(out, "coffre_api_keys{{status=\"{status}\"}} {n}");
-    }
-    header(
+    single(
         &mut out,
         "coffre_api_keys_expiring_7d",
         "gauge",
         "Active API keys that expire within the next 7 days.",
+        keys.expiring,
     );
-    let _ = writeln!(out, "coffre_api_keys_expiring_7d {}", keys.expiring);
 
-    header(
+    labelled(
         &mut out,
-        "coffre_outbox_messages",
-        "gauge",
-        "E-mails in the outbox, by delivery status.",
+        (
+            "coffre_outbox_messages",
+            "gauge",
+            "E-mails in the outbox, by delivery status.",
+        ),
+        "status",
+        stored.outbox.iter().cloned(),
     );
-    for (status, n) in &stored.outbox {
-        let _ = writeln!(
-            out,
-            "coffre_outbox_messages{{status=\"{}\"}} {n}",
-            escape(status)
-        );
-    }
 
-    header(
+    single(
         &mut out,
         "coffre_sweep_runs_total",
         "counter",
         "Expiry sweeps run by this server.",
-    );
-    let _ = writeln!(
-        out,
-        "coffre_sweep_runs_total {}",
-        metrics.sweep_runs.load(Ordering::Relaxed)
+        metrics.sweep_runs.load(Ordering::Relaxed),
     );
     header(
         &mut out,
@@ -423,13 +431,13 @@ fn render(state: &AppState, stored: &Stored) -> String {
         .render(&mut out, "coffre_sweep_duration_seconds", "");
 
     let writer: WriterSnapshot = state.db.writer_stats();
-    header(
+    single(
         &mut out,
         "coffre_writer_queue_depth",
         "gauge",
         "Write jobs waiting for the writer thread.",
+        writer.queued,
     );
-    let _ = writeln!(out, "coffre_writer_queue_depth {}", writer.queued);
     header(
         &mut out,
         "coffre_group_commit_batch_size",
@@ -446,55 +454,47 @@ fn render(state: &AppState, stored: &Stored) -> String {
         writer.jobs as f64,
     );
 
-    header(
+    single(
         &mut out,
         "coffre_database_bytes",
         "gauge",
         "Bytes the encrypted database takes on disk, WAL included.",
+        stored.database_bytes,
     );
-    let _ = writeln!(out, "coffre_database_bytes {}", stored.database_bytes);
 
     if state.config.backup_dir.is_some() {
-        header(
+        labelled(
             &mut out,
-            "coffre_backups_total",
-            "counter",
-            "Scheduled backups, by result.",
+            (
+                "coffre_backups_total",
+                "counter",
+                "Scheduled backups, by result.",
+            ),
+            "result",
+            [
+                ("ok".to_string(), metrics.backups_ok.load(Ordering::Relaxed)),
+                (
+                    "failed".to_string(),
+                    metrics.backups_failed.load(Ordering::Relaxed),
+                ),
+            ],
         );
-        for (result, n) in [
-            ("ok", &metrics.backups_ok),
-            ("failed", &metrics.backups_failed),
-        ] {
-            let _ = writeln!(
-                out,
-                "coffre_backups_total{{result=\"{result}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
-        header(
+        single(
             &mut out,
             "coffre_backup_last_success_seconds",
             "gauge",
             "When the last scheduled backup succeeded (Unix seconds, server clock; 0: never).",
-        );
-        let _ = writeln!(
-            out,
-            "coffre_backup_last_success_seconds {}",
-            metrics.last_backup.load(Ordering::Relaxed)
+            metrics.last_backup.load(Ordering::Relaxed),
         );
     }
 
     if let Some(certs) = metrics.certificates.get() {
-        header(
+        single(
             &mut out,
             "coffre_tls_certificate_not_after_seconds",
             "gauge",
             "When the certificate served over HTTPS expires (Unix seconds).",
-        );
-        let _ = writeln!(
-            out,
-            "coffre_tls_certificate_not_after_seconds {}",
-            certs.summary().not_after_unix
+            certs.summary().not_after_unix,
         );
     }
     out

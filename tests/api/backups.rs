@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use coffre::datadir;
 use coffre::db::Location;
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -188,32 +189,7 @@ async fn the_documented_restore_brings_back_the_data_on_the_real_binary() {
     // A server with data in it.
     let first = serve(&data, None);
     let key = first.bootstrap_key();
-    let section = read(
-        client
-            .post(first.url("/v4/VaultSection"))
-            .bearer_auth(&key)
-            .json(&json!({"Name": "Web shop"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(201)
-    .guid("VaultSectionGuid");
-    let item = read(
-        client
-            .post(first.url("/v4/VaultItem"))
-            .bearer_auth(&key)
-            .json(&json!({"Name": "Shop login", "VaultSectionGuid": section,
-                          "VaultItemType": "CredentialSet", "UserName": "ada",
-                          "Password": "restored-secret"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(201)
-    .guid("VaultItemGuid");
+    let item = create_credential(&client, &first, &key, "restored-secret").await;
     drop(client);
     assert_eq!(stop(first).await, 0);
 
@@ -245,24 +221,22 @@ async fn the_documented_restore_brings_back_the_data_on_the_real_binary() {
         "no new bootstrap key: {:?}",
         restored.banner
     );
-    let got = read(
-        client
-            .get(restored.url(&format!("/v4/VaultItem/{item}")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap(),
+    let got = call(
+        &client,
+        Method::GET,
+        &restored.url(&format!("/v4/VaultItem/{item}")),
+        &key,
+        None,
     )
     .await
     .expect(200);
     assert_eq!(got.body["Name"], "Shop login");
-    let revealed = read(
-        client
-            .get(restored.url(&format!("/v4/VaultItem/{item}/Reveal")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap(),
+    let revealed = call(
+        &client,
+        Method::GET,
+        &restored.url(&format!("/v4/VaultItem/{item}/Reveal")),
+        &key,
+        None,
     )
     .await
     .expect(200);

@@ -587,3 +587,50 @@ pub fn skip_without_tool(reason: &str) {
     }
     println!("SKIPPED: {reason}");
 }
+
+/// A request to a server process with `key` as a bearer token, read whole.
+pub async fn call(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    key: &str,
+    body: Option<Value>,
+) -> Res {
+    let mut req = client.request(method, url).bearer_auth(key);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+/// Creates a section and, in it, a credential set holding `password`, on a
+/// server process; returns the item's GUID.
+pub async fn create_credential(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    key: &str,
+    password: &str,
+) -> String {
+    let section = call(
+        client,
+        Method::POST,
+        &server.url("/v4/VaultSection"),
+        key,
+        Some(json!({"Name": format!("section {}", uuid::Uuid::new_v4())})),
+    )
+    .await
+    .expect(201)
+    .guid("VaultSectionGuid");
+    call(
+        client,
+        Method::POST,
+        &server.url("/v4/VaultItem"),
+        key,
+        Some(json!({"Name": "Shop login", "VaultSectionGuid": section,
+                    "VaultItemType": "CredentialSet", "UserName": "ada",
+                    "Password": password})),
+    )
+    .await
+    .expect(201)
+    .guid("VaultItemGuid")
+}

@@ -2,7 +2,8 @@
 //! writes to stderr is one JSON object, request lines name the client, and
 //! no key, secret or passphrase ever appears.
 
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -20,39 +21,14 @@ async fn json_logs_are_one_object_per_line_and_never_carry_a_secret() {
     let server = ServerProcess::start(cmd);
     let key = server.bootstrap_key();
     let client = reqwest::Client::new();
-    let section = read(
-        client
-            .post(server.url("/v4/VaultSection"))
-            .bearer_auth(&key)
-            .json(&json!({"Name": "logged"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(201)
-    .guid("VaultSectionGuid");
-    read(
-        client
-            .post(server.url("/v4/VaultItem"))
-            .bearer_auth(&key)
-            .json(&json!({"Name": "x", "VaultSectionGuid": section,
-                          "VaultItemType": "CredentialSet", "UserName": "u",
-                          "Password": "never-in-a-log-line"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(201);
+    create_credential(&client, &server, &key, "never-in-a-log-line").await;
     let wrong = format!("{}x", &key[..key.len() - 1]);
-    read(
-        client
-            .get(server.url("/v4/VaultItem"))
-            .bearer_auth(&wrong)
-            .send()
-            .await
-            .unwrap(),
+    call(
+        &client,
+        Method::GET,
+        &server.url("/v4/VaultItem"),
+        &wrong,
+        None,
     )
     .await
     .expect(401);

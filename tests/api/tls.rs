@@ -5,6 +5,8 @@
 //! HTTP on a non-loopback address warns loudly.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
@@ -165,6 +167,19 @@ async fn plain_http_to_the_tls_port_fails_cleanly_and_the_server_keeps_serving()
     assert_eq!(h2.get("/health", None).await.status, 200);
 }
 
+/// `coffre serve` on a new data dir in `dir`, serving `cert`; also returns
+/// the certificate and key files (to replace them).
+fn serve_tls(dir: &Path, cert: &TestCert) -> (Command, PathBuf, PathBuf) {
+    let (cert_file, key_file) = write_pair(&dir.join("tls"), cert);
+    let mut cmd = coffre();
+    cmd.arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .env("COFFRE_TLS_CERT_FILE", &cert_file)
+        .env("COFFRE_TLS_KEY_FILE", &key_file);
+    (cmd, cert_file, key_file)
+}
+
 fn wait_for_log(server: &ServerProcess, needle: &str, after: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -194,13 +209,7 @@ async fn sighup_reloads_the_certificate_without_dropping_connections_and_refuses
     let stray = certificate(KeyKind::EcdsaPkcs8, 0xC3);
     let trusted = [&first, &second, &stray];
     let dir = tempfile::tempdir().unwrap();
-    let (cert_file, key_file) = write_pair(&dir.path().join("tls"), &first);
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("COFFRE_TLS_CERT_FILE", &cert_file)
-        .env("COFFRE_TLS_KEY_FILE", &key_file);
+    let (cmd, cert_file, key_file) = serve_tls(dir.path(), &first);
     let mut server = ServerProcess::start(cmd);
     assert!(server.address.starts_with("https://"), "{}", server.address);
     let addr = socket(&server.address);
@@ -334,13 +343,7 @@ fn a_missing_or_unusable_certificate_is_a_configuration_error() {
 async fn what_any_client_may_send_in_a_handshake_does_not_fill_the_log() {
     let cert = certificate(KeyKind::EcdsaPkcs8, 0x6001);
     let dir = tempfile::tempdir().unwrap();
-    let (cert_file, key_file) = write_pair(&dir.path().join("tls"), &cert);
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("COFFRE_TLS_CERT_FILE", &cert_file)
-        .env("COFFRE_TLS_KEY_FILE", &key_file);
+    let (cmd, _, _) = serve_tls(dir.path(), &cert);
     let mut server = ServerProcess::start(cmd);
     let addr = socket(&server.address);
     let before = server.stderr().lines().count();
