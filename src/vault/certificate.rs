@@ -40,29 +40,9 @@ pub fn check(text: &str) -> AppResult<()> {
 mod tests {
     use super::*;
 
+    /// A self-signed certificate that `openssl` made (tests/fixtures/make.sh).
     fn openssl_cert() -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "2",
-            ])
-            .args(["-subj", "/CN=pem test"])
-            .arg("-keyout")
-            .arg(dir.path().join("k"))
-            .arg("-out")
-            .arg(dir.path().join("c"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        std::fs::read_to_string(dir.path().join("c")).unwrap()
+        include_str!("../../tests/fixtures/sso.example.com.pem").to_string()
     }
 
     #[test]

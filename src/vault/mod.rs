@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod items;
 pub mod otp;
 pub mod pfx;
+pub mod pfx_budget;
 pub mod sections;
 pub mod usage;
 

@@ -9,6 +9,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::{AppError, ErrorCode};
 use crate::time;
+use crate::vault::pfx_budget;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveInfo {
@@ -18,22 +19,29 @@ pub struct ArchiveInfo {
     pub not_after: String,
 }
 
+pub(crate) fn not_pkcs12() -> AppError {
+    AppError::new(
+        ErrorCode::NotPkcs12,
+        "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
+         of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
+    )
+}
+
 /// Opens the archive with `password` and describes its certificate: the one
 /// matching the private key if there is one, else the first end-entity one.
+/// Refuses first an archive that would take too much work to open.
 pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
+    pfx_budget::check(der, password)?;
     let archive = Pkcs12Archive::from_pkcs12(der, password).map_err(|e| match e {
-        P12Error::MacError(_) | P12Error::UnpadError | P12Error::Pkcs5Error(_) | P12Error::InvalidPrivateKey => {
-            AppError::new(
-                ErrorCode::ArchivePasswordWrong,
-                "The certificate archive cannot be opened with CertificateArchive.Password: the \
-                 password is wrong for this .pfx. Send the password it was exported with.",
-            )
-        }
-        _ => AppError::new(
-            ErrorCode::NotPkcs12,
-            "CertificateArchive.ArchiveData is not a PKCS#12 (.pfx/.p12) archive. Send the base64 \
-             of the .pfx file itself, e.g. `openssl pkcs12 -export ... -out cert.pfx` then `base64 -w0 cert.pfx`.",
+        P12Error::MacError(_)
+        | P12Error::UnpadError
+        | P12Error::Pkcs5Error(_)
+        | P12Error::InvalidPrivateKey => AppError::new(
+            ErrorCode::ArchivePasswordWrong,
+            "The certificate archive cannot be opened with CertificateArchive.Password: the \
+             password is wrong for this .pfx. Send the password it was exported with.",
         ),
+        _ => not_pkcs12(),
     })?;
     let key_ids: Vec<&[u8]> = archive
         .keys
@@ -127,58 +135,28 @@ impl Inspector {
 pub(crate) mod tests {
     use super::*;
     use chrono::DateTime;
-    use std::process::Command;
 
-    /// A real .pfx made by the `openssl` command line.
+    /// A real .pfx that `openssl pkcs12 -export` made (OpenSSL 3 defaults, or
+    /// `-legacy`) of a self-signed `CN=Acme Test Root, O=Acme Corp`, valid
+    /// 2000-01-01 to 2100-01-01: a fixture of `tests/fixtures/make.sh`.
     pub fn openssl_pfx(password: &str, legacy: bool) -> Vec<u8> {
-        let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("k.pem");
-        let cert = dir.path().join("c.pem");
-        let pfx = dir.path().join("a.pfx");
-        let ok = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-days",
-                "30",
-            ])
-            .args(["-subj", "/CN=Acme Test Root/O=Acme Corp"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        let mut export = Command::new("openssl");
-        export
-            .args(["pkcs12", "-export"])
-            .arg("-in")
-            .arg(&cert)
-            .arg("-inkey")
-            .arg(&key)
-            .arg("-out")
-            .arg(&pfx);
-        export.arg("-passout").arg(format!("pass:{password}"));
-        if legacy {
-            export.arg("-legacy");
+        macro_rules! fixture {
+            ($name:literal) => {
+                include_bytes!(concat!("../../tests/fixtures/acme-root-", $name, ".p12")).as_slice()
+            };
         }
-        let ok = export.output().unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        std::fs::read(pfx).unwrap()
+        let der = match (password, legacy) {
+            ("TheOtherPassword", false) => fixture!("TheOtherPassword"),
+            ("TheOtherPassword", true) => fixture!("TheOtherPassword-legacy"),
+            ("right", false) => fixture!("right"),
+            ("right", true) => fixture!("right-legacy"),
+            ("", false) => fixture!("empty"),
+            ("", true) => fixture!("empty-legacy"),
+            ("Sw0rdfish-in-the-archive", false) => fixture!("Sw0rdfish-in-the-archive"),
+            ("Sw0rdfish-in-the-archive", true) => fixture!("Sw0rdfish-in-the-archive-legacy"),
+            _ => panic!("no acme-root archive for {password:?}: add it to tests/fixtures/make.sh"),
+        };
+        der.to_vec()
     }
 
     #[test]
@@ -190,7 +168,8 @@ pub(crate) mod tests {
             assert!(info.issuer.contains("Acme Corp"), "{info:?}");
             let before = DateTime::parse_from_rfc3339(&info.not_before).unwrap();
             let after = DateTime::parse_from_rfc3339(&info.not_after).unwrap();
-            assert_eq!((after - before).num_days(), 30);
+            // The fixture's 2000-01-01 to 2100-01-01.
+            assert_eq!((after - before).num_days(), 36525);
         }
     }
 

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod pfx_forge;
 mod tls_client;
 
 mod api_keys;

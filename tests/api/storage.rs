@@ -126,12 +126,20 @@ async fn names_emails_and_secrets_leave_no_trace_in_the_database_its_wal_or_a_ba
         );
     }
 
+    // A plain SQLite connection, with no key, cannot even read the schema.
     for db in [app.db_path(), backup.join("coffre.db")] {
-        let out = run(std::process::Command::new("sqlite3")
-            .arg(&db)
-            .arg(".tables"));
-        assert_ne!(out.code, 0, "sqlite3 read {}: {}", db.display(), out.stdout);
-        assert!(out.stderr.contains("not a database"), "{}", out.stderr);
+        let conn =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        let read = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        assert!(
+            matches!(&read, Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase),
+            "read {} without the key: {read:?}",
+            db.display()
+        );
     }
 }
 
