@@ -543,6 +543,13 @@ impl Config {
             return fail("backup_keep must be between 1 and 1000".into());
         }
         if let Some(dir) = &self.backup_dir {
+            if self.dev {
+                return fail(
+                    "backup_dir is set with --dev, whose database lives in memory: there is \
+                     nothing to back up (unset one of them)"
+                        .into(),
+                );
+            }
             if dir.as_os_str().is_empty() {
                 return fail("backup_dir is empty: give a directory, or leave it unset".into());
             }
@@ -727,6 +734,57 @@ mod tests {
         assert!(e.0.contains("HOST:PORT"), "{e}");
         let e = load(ConfigLayer::default(), Some("reminder_days = [0]\n"), &[]).unwrap_err();
         assert!(e.0.contains("reminder_days"), "{e}");
+    }
+
+    #[test]
+    fn issue_14_options_are_checked_with_their_names() {
+        let c = load(
+            ConfigLayer::default(),
+            Some("trusted_proxies = [\"10.0.0.0/8\", \"192.168.1.7\", \"fd00::/8\"]\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        let c = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_TRUSTED_PROXIES", "127.0.0.1, ::1")],
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        for (env, needle) in [
+            ("COFFRE_TRUSTED_PROXIES", "trusted_proxies"),
+            ("COFFRE_METRICS_LISTEN", "metrics_listen"),
+            ("COFFRE_TLS_CERT_FILE", "go together"),
+            ("COFFRE_LOG_FORMAT", "log_format"),
+            ("COFFRE_BACKUP_KEEP", "backup_keep"),
+        ] {
+            let value = match env {
+                "COFFRE_TLS_CERT_FILE" => "/etc/cert.pem",
+                "COFFRE_BACKUP_KEEP" => "0",
+                _ => "nonsense",
+            };
+            let e = load(ConfigLayer::default(), None, &[(env, value)]).unwrap_err();
+            assert!(e.0.contains(needle) || e.0.contains(env), "{env}: {e}");
+        }
+        let inside = ConfigLayer {
+            data_dir: Some("/srv/coffre".into()),
+            backup_dir: Some("/srv/coffre/backups".into()),
+            ..Default::default()
+        };
+        assert!(
+            load(inside, None, &[])
+                .unwrap_err()
+                .0
+                .contains("inside the data dir")
+        );
+        let dev = ConfigLayer {
+            dev: Some(true),
+            backup_dir: Some("/srv/backups".into()),
+            ..Default::default()
+        };
+        assert!(load(dev, None, &[]).unwrap_err().0.contains("--dev"));
     }
 
     #[test]

@@ -85,6 +85,13 @@ impl Application {
         let listener = TcpListener::bind(listen)?;
         let address = listener.local_addr()?;
         warn_if_exposed(address, tls.is_some());
+        if let Some(all) = config.trusted_proxies.iter().find(|n| n.prefix_len() == 0) {
+            log::warn!(
+                "trusted_proxies includes {all}: every peer is believed when it says for whom it \
+                 forwards, so any client can pick the address it is counted and recorded under. \
+                 Name your proxies' addresses instead."
+            );
+        }
         let data = web::Data::new(state.clone());
         let dev = config.dev;
         let api = web::Data::new(routes::openapi::OpenApiJson(web::Bytes::from(
