@@ -133,6 +133,12 @@ impl Application {
                 stopped.clone(),
             )));
         }
+        if self.state.config.smtp_url.is_some() {
+            jobs.push(tokio::spawn(crate::mail::delivery_job(
+                self.state.clone(),
+                stopped.clone(),
+            )));
+        }
         let result = self.server.await;
         let _ = stop.send(true);
         for job in jobs {

@@ -25,6 +25,8 @@ pub struct AppState {
     pub body_budget: Arc<BodyBudget>,
     /// Opens certificate archives before their write, one at a time.
     pub archives: Arc<crate::vault::pfx::Inspector>,
+    /// Told when the sweep has written e-mails, so the sender wakes for them.
+    pub outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
             archives: Arc::default(),
+            outbox_written: Arc::default(),
         })
     }
 }
