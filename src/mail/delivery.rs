@@ -130,10 +130,17 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer, stop: &Stop) -> AppR
                     unreachable = Some(f.clone());
                 }
                 let verdict = verdict(state, &row, outcome);
+                // The reasons are already free of credentials.
                 match &verdict {
                     Verdict::Sent => round.sent += 1,
-                    Verdict::Retry { .. } => round.retrying += 1,
-                    Verdict::Failed(_) => round.failed += 1,
+                    Verdict::Retry { error, .. } => {
+                        round.retrying += 1;
+                        log::warn!("outbox message {}: will retry: {error}", row.guid);
+                    }
+                    Verdict::Failed(error) => {
+                        round.failed += 1;
+                        log::warn!("outbox message {}: Failed: {error}", row.guid);
+                    }
                 }
                 // Recorded at once, without waiting: the writer commits these
                 // together while the next message is on its way.
