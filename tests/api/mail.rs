@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::smtp::{Options, SmtpServer, header, raw, test_pki};
+use crate::smtp::{Options, SmtpServer, TestPki, header, raw, test_pki};
 
 const FROM: &str = "coffre <coffre@example.org>";
 
@@ -30,21 +30,11 @@ async fn mail_app(url: &str, configure: impl FnOnce(&mut Config) + 'static) -> T
         .await
 }
 
-async fn outbox(app: &TestApp) -> Vec<Value> {
-    app.get("/v4/Outbox")
-        .await
-        .expect(200)
-        .body
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 /// The outbox once `ready` holds for it (the sender works in the background).
 async fn outbox_when(app: &TestApp, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let messages = outbox(app).await;
+        let messages = app.outbox("").await;
         if !messages.is_empty() && ready(&messages) {
             return messages;
         }
@@ -73,6 +63,30 @@ async fn key_expiring_tonight(app: &TestApp, extra: Value) -> ApiKeyHandle {
 }
 
 const MIDNIGHT: &str = "2026-06-16T00:00:00Z";
+
+/// An `smtps://` server with `pki`'s certificate that wants this login.
+fn smtps_server(pki: &TestPki, user: &str, password: &str) -> SmtpServer {
+    SmtpServer::start(&Options {
+        tls: Some((pki.cert.clone(), pki.key.clone())),
+        implicit_tls: true,
+        auth: Some((user.into(), password.into())),
+        ..Options::default()
+    })
+}
+
+/// A server delivering to `url` with one key expired at midnight: its
+/// message once the first attempt is recorded, and its LastError.
+async fn first_attempt(
+    url: &str,
+    configure: impl FnOnce(&mut Config) + 'static,
+) -> (TestApp, Value, String) {
+    let app = mail_app(url, configure).await;
+    key_expiring_tonight(&app, json!({})).await;
+    app.set_now(MIDNIGHT);
+    let m = outbox_when(&app, "a first attempt", |m| m[0]["Attempts"] == 1).await;
+    let error = m[0]["LastError"].as_str().unwrap_or_default().to_string();
+    (app, m[0].clone(), error)
+}
 
 #[tokio::test]
 async fn an_expiry_notice_is_delivered_once_as_a_well_formed_utf8_e_mail() {
@@ -278,16 +292,12 @@ async fn starttls_is_verified_against_the_private_ca_of_mail_ca_file() {
         ..Options::default()
     });
     // Without the CA, the certificate is not trusted: nothing is sent.
-    let untrusting = mail_app(&server.url("smtp"), |_| {}).await;
-    key_expiring_tonight(&untrusting, json!({})).await;
-    untrusting.set_now(MIDNIGHT);
-    let m = outbox_when(&untrusting, "a failed attempt", |m| m[0]["Attempts"] == 1).await;
-    let error = m[0]["LastError"].as_str().unwrap();
+    let (_, m, error) = first_attempt(&server.url("smtp"), |_| {}).await;
     assert!(
         error.contains("STARTTLS") && error.contains("certificate"),
         "{error}"
     );
-    assert_eq!(m[0]["Status"], "Pending");
+    assert_eq!(m["Status"], "Pending");
 
     let ca = pki.ca.clone();
     let trusting = mail_app(&server.url("smtp"), move |c| {
@@ -308,32 +318,18 @@ async fn starttls_is_verified_against_the_private_ca_of_mail_ca_file() {
 async fn without_starttls_nothing_is_sent_when_it_is_required_or_a_password_would_travel() {
     crate::require_smtp!();
     let server = SmtpServer::plain();
-    let required = mail_app(&server.url("smtp"), |c| {
+    let (_, m, error) = first_attempt(&server.url("smtp"), |c| {
         c.smtp_starttls = StartTls::Required
     })
     .await;
-    key_expiring_tonight(&required, json!({})).await;
-    required.set_now(MIDNIGHT);
-    let m = outbox_when(&required, "a failed attempt", |m| m[0]["Attempts"] == 1).await;
-    let error = m[0]["LastError"].as_str().unwrap();
     assert!(
         error.contains("does not offer STARTTLS") && error.contains("smtp_starttls = \"required\""),
         "{error}"
     );
-    assert_eq!(m[0]["Status"], "Pending");
+    assert_eq!(m["Status"], "Pending");
 
-    let with_password = mail_app(
-        &format!("smtp://ada:hunter2@127.0.0.1:{}", server.port),
-        |_| {},
-    )
-    .await;
-    key_expiring_tonight(&with_password, json!({})).await;
-    with_password.set_now(MIDNIGHT);
-    let m = outbox_when(&with_password, "a failed attempt", |m| {
-        m[0]["Attempts"] == 1
-    })
-    .await;
-    let error = m[0]["LastError"].as_str().unwrap();
+    let url = format!("smtp://ada:hunter2@127.0.0.1:{}", server.port);
+    let (_, _, error) = first_attempt(&url, |_| {}).await;
     assert!(
         error.contains("never sends the SMTP password in clear"),
         "{error}"
@@ -350,23 +346,14 @@ async fn without_starttls_nothing_is_sent_when_it_is_required_or_a_password_woul
 async fn implicit_tls_refused_credentials_are_retried_and_never_shown() {
     crate::require_smtp!();
     let pki = test_pki();
-    let server = SmtpServer::start(&Options {
-        tls: Some((pki.cert.clone(), pki.key.clone())),
-        implicit_tls: true,
-        auth: Some(("ada".into(), "correct horse".into())),
-        ..Options::default()
-    });
+    let server = smtps_server(&pki, "ada", "correct horse");
     let ca = pki.ca.clone();
     let url = format!("smtps://ada:hunter2-wrong@127.0.0.1:{}", server.port);
-    let app = mail_app(&url, move |c| c.mail_ca_file = Some(ca)).await;
-    key_expiring_tonight(&app, json!({})).await;
-    app.set_now(MIDNIGHT);
-    let m = outbox_when(&app, "a failed attempt", |m| m[0]["Attempts"] == 1).await;
+    let (app, m, error) = first_attempt(&url, move |c| c.mail_ca_file = Some(ca)).await;
     // The server's answer repeats the user name and password: none of it is kept.
     let auth = server.events("auth");
     assert_eq!(auth.len(), 1);
     assert_eq!(auth[0]["success"], false);
-    let error = m[0]["LastError"].as_str().unwrap();
     assert!(
         error.contains("refused the SMTP credentials (535)"),
         "{error}"
@@ -375,10 +362,7 @@ async fn implicit_tls_refused_credentials_are_retried_and_never_shown() {
         !error.contains("hunter2") && !error.contains("ada"),
         "{error}"
     );
-    assert_eq!(
-        m[0]["Status"], "Pending",
-        "credentials can be fixed: retried"
-    );
+    assert_eq!(m["Status"], "Pending", "credentials can be fixed: retried");
     let text = app.get("/v4/Outbox").await.text;
     assert!(!text.contains("hunter2"));
 }
@@ -389,12 +373,7 @@ async fn implicit_tls_refused_credentials_are_retried_and_never_shown() {
 async fn the_binary_delivers_over_smtps_with_a_password_file_and_logs_no_secret() {
     crate::require_smtp!();
     let pki = test_pki();
-    let server = SmtpServer::start(&Options {
-        tls: Some((pki.cert.clone(), pki.key.clone())),
-        implicit_tls: true,
-        auth: Some(("ada@corp".into(), "correct horse".into())),
-        ..Options::default()
-    });
+    let server = smtps_server(&pki, "ada@corp", "correct horse");
     let password_file = pki.dir.path().join("smtp-password");
     std::fs::write(&password_file, "correct horse\n").unwrap();
     let mut cmd = coffre();
@@ -410,37 +389,17 @@ async fn the_binary_delivers_over_smtps_with_a_password_file_and_logs_no_secret(
         .env("COFFRE_REMINDER_DAYS", "");
     let mut process = ServerProcess::start(cmd);
     let boot = process.bootstrap_key();
-    let client = reqwest::Client::new();
-    let call = |method: Method, path: &str, body: Option<Value>| {
-        let mut req = client.request(method, process.url(path)).bearer_auth(&boot);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send()
-    };
-    read(
-        call(
-            Method::POST,
-            "/v4/ApiKey",
-            Some(json!({"Name": "feed", "ContactLogin": "feed",
-        "ContactEmail": "feed@example.com", "ExpirationDate": "2030-01-01"})),
-        )
+    let feed = json!({"Name": "feed", "ContactLogin": "feed", "ContactEmail": "feed@example.com",
+        "ExpirationDate": "2030-01-01"});
+    process
+        .call(Method::POST, "/v4/ApiKey", &boot, Some(feed))
         .await
-        .unwrap(),
-    )
-    .await
-    .expect(201);
-    read(
-        call(
-            Method::PUT,
-            "/v4/Dev/Clock",
-            Some(json!({"Now": "2030-01-02T00:00:00Z"})),
-        )
+        .expect(201);
+    let midnight = json!({"Now": "2030-01-02T00:00:00Z"});
+    process
+        .call(Method::PUT, "/v4/Dev/Clock", &boot, Some(midnight))
         .await
-        .unwrap(),
-    )
-    .await
-    .expect(200);
+        .expect(200);
     let received = server.wait_for_messages(1).await;
     assert_eq!(received[0]["tls"], true);
     assert_eq!(received[0]["rcpt_tos"], json!(["feed@example.com"]));
@@ -449,7 +408,7 @@ async fn the_binary_delivers_over_smtps_with_a_password_file_and_logs_no_secret(
     assert_eq!(auth[0]["success"], true);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let res = read(call(Method::GET, "/v4/Outbox", None).await.unwrap()).await;
+        let res = process.call(Method::GET, "/v4/Outbox", &boot, None).await;
         if res.body[0]["Status"] == "Sent" {
             break;
         }
@@ -557,7 +516,7 @@ async fn without_smtp_url_messages_stay_pending_and_untried() {
     let app = app().config(|c| c.reminder_days = vec![]).spawn().await;
     key_expiring_tonight(&app, json!({})).await;
     app.sweep(MIDNIGHT).await;
-    let m = outbox(&app).await;
+    let m = app.outbox("").await;
     assert_eq!(m[0]["Status"], "Pending");
     assert_eq!(m[0]["Attempts"], 0);
     assert_eq!(m[0]["LastError"], Value::Null);
