@@ -648,3 +648,38 @@ async fn messages_go_out_back_to_back_without_waiting_for_delayed_acks() {
          holds the end of DATA until the server's delayed ACK"
     );
 }
+
+/// As after a crash between the server's "accepted" and the write that
+/// records it: the message is sent again, as the same e-mail.
+#[tokio::test]
+async fn a_message_resent_after_a_lost_record_is_the_same_e_mail() {
+    crate::require_smtp!();
+    let server = SmtpServer::plain();
+    let app = mail_app(&server.url("smtp"), |_| {}).await;
+    key_expiring_tonight(&app, json!({})).await;
+    app.set_now(MIDNIGHT);
+    server.wait_for_messages(1).await;
+    outbox_when(&app, "Sent", |m| m[0]["Status"] == "Sent").await;
+    app.state
+        .db
+        .write(|c, _| {
+            c.execute(
+                "UPDATE outbox SET status = 'Pending', attempts = 0, sent_at = NULL, \
+                 message_id = NULL",
+                &[],
+            )?;
+            Ok::<_, coffre::error::AppError>(())
+        })
+        .await
+        .unwrap();
+    let app = app.restart(at("2026-06-16T00:05:00Z"), |_| {}).await;
+    let received = server.wait_for_messages(2).await;
+    let (first, again) = (raw(&received[0]), raw(&received[1]));
+    assert_eq!(first, again, "byte for byte the same e-mail");
+    assert_eq!(header(&received[1], "Message-ID").len(), 1);
+    let m = outbox_when(&app, "Sent again", |m| m[0]["Status"] == "Sent").await;
+    assert_eq!(
+        m[0]["MessageId"],
+        header(&received[1], "Message-ID")[0].as_str()
+    );
+}
