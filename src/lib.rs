@@ -17,6 +17,7 @@ pub mod expiry;
 pub mod fsutil;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod routes;

@@ -29,6 +29,8 @@ pub struct AppState {
     /// `--dev`: the database right after start, which a reset returns to.
     pub baseline: Arc<OnceLock<Snapshot>>,
     pub metrics: Arc<Metrics>,
+    /// Told when the sweep has written e-mails, so the sender wakes for them.
+    pub outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             archives: Arc::default(),
             baseline: Arc::default(),
             metrics: Arc::default(),
+            outbox_written: Arc::default(),
         })
     }
 
