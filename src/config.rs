@@ -58,6 +58,9 @@ pub struct ConfigLayer {
     pub last_used_flush_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub body_memory_limit_mib: Option<u32>,
+    pub oauth_token_lifetime_secs: Option<u64>,
+    pub oauth_tokens_per_client: Option<u32>,
+    pub public_url: Option<String>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -90,6 +93,9 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("last_used_flush_secs", EnvKind::Int),
     ("body_timeout_secs", EnvKind::Int),
     ("body_memory_limit_mib", EnvKind::Int),
+    ("oauth_token_lifetime_secs", EnvKind::Int),
+    ("oauth_tokens_per_client", EnvKind::Int),
+    ("public_url", EnvKind::Text),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -121,7 +127,10 @@ impl ConfigLayer {
             auth_failure_window_secs,
             last_used_flush_secs,
             body_timeout_secs,
-            body_memory_limit_mib
+            body_memory_limit_mib,
+            oauth_token_lifetime_secs,
+            oauth_tokens_per_client,
+            public_url
         )
     }
 
@@ -210,6 +219,13 @@ pub struct Config {
     pub body_timeout_secs: u64,
     /// Bytes of request bodies held at once, in MiB (503 beyond).
     pub body_memory_limit_mib: u32,
+    /// How long an OAuth access token lasts (never past its client's expiry).
+    pub oauth_token_lifetime_secs: u64,
+    /// Live access tokens per OAuth client; past it the oldest give way.
+    pub oauth_tokens_per_client: u32,
+    /// The server's base URL as clients reach it (the OAuth issuer); `None`:
+    /// the scheme and `Host` of each request.
+    pub public_url: Option<String>,
 }
 
 /// Redacted: never prints the passphrase.
@@ -238,6 +254,9 @@ impl fmt::Debug for Config {
             .field("last_used_flush_secs", &self.last_used_flush_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("body_memory_limit_mib", &self.body_memory_limit_mib)
+            .field("oauth_token_lifetime_secs", &self.oauth_token_lifetime_secs)
+            .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -264,6 +283,9 @@ impl Default for Config {
             last_used_flush_secs: 60,
             body_timeout_secs: 30,
             body_memory_limit_mib: 64,
+            oauth_token_lifetime_secs: 86_400,
+            oauth_tokens_per_client: 1000,
+            public_url: None,
         }
     }
 }
@@ -343,6 +365,15 @@ impl Config {
             body_memory_limit_mib: layer
                 .body_memory_limit_mib
                 .unwrap_or(d.body_memory_limit_mib),
+            oauth_token_lifetime_secs: layer
+                .oauth_token_lifetime_secs
+                .unwrap_or(d.oauth_token_lifetime_secs),
+            oauth_tokens_per_client: layer
+                .oauth_tokens_per_client
+                .unwrap_or(d.oauth_tokens_per_client),
+            public_url: layer
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string()),
         };
         config.validate()?;
         Ok(config)
@@ -403,6 +434,18 @@ impl Config {
                     .into(),
             );
         }
+        if !(60..=31_536_000).contains(&self.oauth_token_lifetime_secs) {
+            return fail(
+                "oauth_token_lifetime_secs must be between 60 (a minute) and 31536000 (a year)"
+                    .into(),
+            );
+        }
+        if !(1..=100_000).contains(&self.oauth_tokens_per_client) {
+            return fail("oauth_tokens_per_client must be between 1 and 100000".into());
+        }
+        if let Some(url) = &self.public_url {
+            validate_public_url(url).map_err(ConfigError)?;
+        }
         if let Some(p) = &self.passphrase
             && p.is_empty()
         {
@@ -425,6 +468,34 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("coffre.db")
     }
+}
+
+/// `http(s)://host[:port][/path]`, no query, fragment or credentials: RFC 8414
+/// makes it the issuer, which clients compare as a string.
+fn validate_public_url(url: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "public_url = {url:?} {why}: give the base URL clients reach coffre at, e.g. \
+             https://vault.example.com or http://127.0.0.1:8080"
+        ))
+    };
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return bad("must start with http:// or https://");
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return bad("has no host");
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@'))
+    {
+        return bad("may not hold spaces, a query, a fragment or credentials");
+    }
+    Ok(())
 }
 
 fn read_passphrase_file(path: &Path) -> Result<SecretBytes, ConfigError> {
@@ -562,6 +633,37 @@ mod tests {
         assert!(e.0.contains("HOST:PORT"), "{e}");
         let e = load(ConfigLayer::default(), Some("reminder_days = [0]\n"), &[]).unwrap_err();
         assert!(e.0.contains("reminder_days"), "{e}");
+        for url in [
+            "example.com",
+            "https://",
+            "https://h/x?y=1",
+            "https://u:p@h",
+            "ftp://h",
+        ] {
+            let e = load(ConfigLayer::default(), None, &[("COFFRE_PUBLIC_URL", url)]).unwrap_err();
+            assert!(e.0.contains("public_url"), "{url}: {e}");
+        }
+        let e = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_OAUTH_TOKEN_LIFETIME_SECS", "0")],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("oauth_token_lifetime_secs"), "{e}");
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_PUBLIC_URL", "https://vault.example.com/coffre/")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.public_url.as_deref(),
+            Some("https://vault.example.com/coffre")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod expiry;
 pub mod fsutil;
 pub mod http;
 pub mod logging;
+pub mod oauth;
 pub mod outbox;
 pub mod routes;
 pub mod scheduler;

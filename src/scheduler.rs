@@ -80,12 +80,15 @@ impl Sweeper {
             return Ok(None);
         }
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
+        let purged = crate::oauth::tokens::purge_expired(state, now).await?;
         *last = Some(now);
         log::info!(
-            "expiry sweep at {}: {} key(s) expired, {} reminder(s) written",
+            "expiry sweep at {}: {} key(s) expired, {} reminder(s) written, {} expired access \
+             token(s) deleted",
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             report.expired,
-            report.reminded
+            report.reminded,
+            purged
         );
         Ok(Some(report))
     }

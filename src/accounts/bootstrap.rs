@@ -6,12 +6,11 @@
 use zeroize::Zeroizing;
 
 use crate::audit::Change;
-use crate::crypto::ApiKeyToken;
-use crate::db::api_keys::{self, KeyDetails, KeySecret};
+use crate::db::api_keys::{self, KeyDetails};
 use crate::db::{groups, operators, sections};
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::types::{AuthorizationType, Grantee, Guid, PermissionSet};
+use crate::types::{AuthorizationType, CredentialKind, Grantee, Guid, PermissionSet};
 use crate::work::{Caller, Work};
 
 pub const DEFAULT_SECTION: &str = "Vault items";
@@ -83,12 +82,10 @@ pub fn run(w: &Work<'_>) -> AppResult<BootstrapKey> {
         )?;
     }
 
-    let (token, full) = ApiKeyToken::generate();
-    let secret = KeySecret {
-        lookup_id: token.lookup_id().to_string(),
-        secret_hash: w.state.keys.api_key_hasher.hash(&token),
-        masked_key: token.masked(),
-    };
+    let (secret, full) = crate::accounts::credentials::new_secret(
+        &w.state.keys.token_hasher,
+        CredentialKind::ApiKey,
+    );
     let details = KeyDetails {
         name: "Bootstrap key",
         description: "Created by coffre init. Holds every permission: use it to create narrower keys, then revoke it.",

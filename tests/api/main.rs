@@ -12,6 +12,7 @@ mod docs;
 mod expiry;
 mod health;
 mod limits;
+mod oauth;
 mod permissions;
 mod principals;
 mod storage;
