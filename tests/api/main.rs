@@ -13,6 +13,7 @@ mod expiry;
 mod health;
 mod limits;
 mod oauth;
+mod oauth_library;
 mod permissions;
 mod principals;
 mod storage;
