@@ -74,21 +74,6 @@ fn with_key(w: &Work<'_>, created: WithSecret) -> ApiKey {
     out
 }
 
-fn unknown_permissions(unknown: &[String]) -> AppError {
-    AppError::new(
-        ErrorCode::UnknownPermission,
-        format!(
-            "Unknown permission(s): {}. Valid permissions (case-sensitive): {}.",
-            unknown
-                .iter()
-                .map(|u| format!("{:?}", u.chars().take(60).collect::<String>()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            permissions::all_names().join(", ")
-        ),
-    )
-}
-
 /// The key's own fields: the secret cannot be set, permissions must exist.
 fn grant_of(input: &mut ApiKeyInput) -> AppResult<Grant> {
     if input.key.is_some() {
@@ -98,8 +83,14 @@ fn grant_of(input: &mut ApiKeyInput) -> AppResult<Grant> {
         ));
     }
     let names = input.permissions.take().unwrap_or_default();
-    let permissions = PermissionSet::parse(names.iter().map(String::as_str))
-        .map_err(|u| unknown_permissions(&u))?;
+    let permissions = PermissionSet::parse(names.iter().map(String::as_str)).map_err(|u| {
+        credentials::unknown_names(
+            ErrorCode::UnknownPermission,
+            "permission",
+            &u,
+            permissions::all_names(),
+        )
+    })?;
     Ok(Grant {
         enable_permissions: input.enable_permissions.unwrap_or(false),
         permissions,

@@ -330,6 +330,23 @@ pub fn describe(kind: CredentialKind, set: PermissionSet) -> String {
     }
 }
 
+/// Words that are not permissions (or scopes): a 400 naming them (shortened,
+/// quoted) and every valid one.
+pub fn unknown_names(code: ErrorCode, what: &str, unknown: &[String], valid: &[&str]) -> AppError {
+    AppError::new(
+        code,
+        format!(
+            "Unknown {what}(s): {}. Valid {what}s (case-sensitive): {}.",
+            unknown
+                .iter()
+                .map(|u| format!("{:?}", u.chars().take(60).collect::<String>()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            valid.join(", ")
+        ),
+    )
+}
+
 /// A caller can never grant more than it holds.
 fn require_within(
     kind: CredentialKind,

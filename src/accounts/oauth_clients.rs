@@ -80,21 +80,6 @@ fn with_secret(w: &Work<'_>, created: WithSecret) -> OAuthClient {
     out
 }
 
-pub fn unknown_scopes(unknown: &[String]) -> AppError {
-    AppError::new(
-        ErrorCode::UnknownScope,
-        format!(
-            "Unknown scope(s): {}. Valid scopes (case-sensitive, one per permission): {}.",
-            unknown
-                .iter()
-                .map(|u| format!("{:?}", u.chars().take(60).collect::<String>()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            permissions::all_scopes().collect::<Vec<_>>().join(", ")
-        ),
-    )
-}
-
 /// The client's own fields: the secret cannot be set; at least one scope,
 /// each a real one.
 fn grant_of(input: &mut OAuthClientInput) -> AppResult<Grant> {
@@ -109,8 +94,11 @@ fn grant_of(input: &mut OAuthClientInput) -> AppResult<Grant> {
     if scopes.is_empty() {
         return Err(validate::required("Scopes"));
     }
-    let permissions = PermissionSet::parse_scopes(scopes.iter().map(String::as_str))
-        .map_err(|u| unknown_scopes(&u))?;
+    let permissions =
+        PermissionSet::parse_scopes(scopes.iter().map(String::as_str)).map_err(|u| {
+            let valid: Vec<&str> = permissions::all_scopes().collect();
+            credentials::unknown_names(ErrorCode::UnknownScope, "scope", &u, &valid)
+        })?;
     Ok(Grant {
         enable_permissions: true,
         permissions,

@@ -2,13 +2,17 @@
 //! token response (RFC 6749 §5.1), errors (§5.2), the request forms as the
 //! API description shows them, and authorization server metadata (RFC 8414).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::error::AppError;
 
@@ -155,6 +159,60 @@ impl ResponseError for OAuthError {
             ));
         }
         res.json(&self.body)
+    }
+}
+
+/// The errors of the token and revocation endpoints, for the API description.
+pub struct OAuthErrors;
+
+impl IntoResponses for OAuthErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let body = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(OAuthErrorBody::name())))
+                .build()
+        };
+        [
+            (
+                "400",
+                "`invalid_request` (a parameter missing, repeated or malformed, or not a form), \
+                 `unsupported_grant_type` or `invalid_scope` (token), `unauthorized_client` \
+                 (revoking another client's token)",
+            ),
+            ("401", "`invalid_client`: client authentication failed"),
+            ("408", "`invalid_request`: the body did not arrive in time"),
+            ("413", "`invalid_request`: the body is too large"),
+            (
+                "429",
+                "`invalid_client`, and too many failed authentications from this address; see \
+                 Retry-After",
+            ),
+            (
+                "500",
+                "`server_error`; the X-Request-Id identifies it in the server log",
+            ),
+            (
+                "503",
+                "`temporarily_unavailable`: storage busy or read-only, or too many bodies held; \
+                 see Retry-After",
+            ),
+            ("507", "`temporarily_unavailable`: the disk is full"),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let mut response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", body());
+            if status == "401" {
+                let header = HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some("`Basic realm=\"coffre\"`"))
+                    .build();
+                response = response.header("WWW-Authenticate", header);
+            }
+            (status.to_string(), response.build().into())
+        })
+        .collect()
     }
 }
 

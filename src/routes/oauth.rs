@@ -14,7 +14,7 @@ use crate::auth::principal::client_address;
 use crate::crypto::{Token, TokenKind};
 use crate::oauth::form::{self, Form};
 use crate::oauth::wire::{
-    OAuthError, OAuthErrorBody, OAuthErrorCode, RevocationRequest, ServerMetadata, TokenRequest,
+    OAuthError, OAuthErrorCode, OAuthErrors, RevocationRequest, ServerMetadata, TokenRequest,
     TokenResponse,
 };
 use crate::oauth::{ScopeError, scope_string, select_scopes, tokens};
@@ -71,15 +71,7 @@ async fn authenticated(
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "An access token (with `Cache-Control: no-store`)", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`", body = OAuthErrorBody),
-        (status = 401, description = "`invalid_client`: client authentication failed",
-            body = OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"coffre\"`"))),
-        (status = 408, description = "`invalid_request`: the body did not arrive in time", body = OAuthErrorBody),
-        (status = 413, description = "`invalid_request`: the body is too large", body = OAuthErrorBody),
-        (status = 429, description = "`invalid_client`, and too many failed authentications from this address; see Retry-After", body = OAuthErrorBody),
-        (status = 500, description = "`server_error`; the X-Request-Id identifies it in the server log", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: storage busy or read-only, or too many bodies held; see Retry-After", body = OAuthErrorBody),
-        (status = 507, description = "`temporarily_unavailable`: the disk is full", body = OAuthErrorBody),
+        OAuthErrors,
     ))]
 pub async fn token(
     req: HttpRequest,
@@ -141,15 +133,7 @@ pub async fn token(
     request_body(content = RevocationRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or not a live token of this client (RFC 7009 §2.2: the same answer)"),
-        (status = 400, description = "`invalid_request` (no token), or `unauthorized_client`: the token belongs to another client", body = OAuthErrorBody),
-        (status = 401, description = "`invalid_client`: client authentication failed",
-            body = OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"coffre\"`"))),
-        (status = 408, description = "`invalid_request`: the body did not arrive in time", body = OAuthErrorBody),
-        (status = 413, description = "`invalid_request`: the body is too large", body = OAuthErrorBody),
-        (status = 429, description = "`invalid_client`, and too many failed authentications from this address; see Retry-After", body = OAuthErrorBody),
-        (status = 500, description = "`server_error`; the X-Request-Id identifies it in the server log", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: storage busy or read-only, or too many bodies held; see Retry-After", body = OAuthErrorBody),
-        (status = 507, description = "`temporarily_unavailable`: the disk is full", body = OAuthErrorBody),
+        OAuthErrors,
     ))]
 pub async fn revoke(
     req: HttpRequest,

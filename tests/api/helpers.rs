@@ -446,6 +446,17 @@ pub fn coffre() -> Command {
     cmd
 }
 
+/// `coffre serve` on a new data dir with every request logged (`RUST_LOG=debug`),
+/// for tests that read the log for what must never be in it.
+pub fn serve_with_debug_log(data_dir: &Path) -> ServerProcess {
+    let mut cmd = coffre();
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .env("RUST_LOG", "debug");
+    ServerProcess::start(cmd)
+}
+
 pub struct Output {
     pub code: i32,
     pub stdout: String,

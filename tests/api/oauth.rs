@@ -45,6 +45,21 @@ fn basic(c: &ClientHandle) -> Option<(&str, &str)> {
 
 const GRANT: (&str, &str) = ("grant_type", "client_credentials");
 
+/// `POST /v4/OAuthClient/{guid}/{action}` (Revoke, Regenerate) as the bootstrap key.
+async fn client_action(app: &TestApp, guid: &str, action: &str) -> Res {
+    let path = format!("/v4/OAuthClient/{guid}/{action}");
+    app.send(&app.admin_key, Method::POST, &path, None).await
+}
+
+/// `GET /v4/VaultItem` with `token`: what a token can still do.
+async fn items_with(app: &TestApp, token: &str) -> Res {
+    app.send(token, Method::GET, "/v4/VaultItem", None).await
+}
+
+fn description(res: &Res) -> &str {
+    res.body["error_description"].as_str().unwrap_or("")
+}
+
 /// An error in RFC 6749 §5.2's shape, never the API's.
 #[track_caller]
 fn assert_oauth_error(res: &Res, status: u16, error: &str, context: &str) {
@@ -415,9 +430,7 @@ async fn keys_and_clients_never_stand_for_each_other() {
     assert_eq!(history.body, json!([]));
 
     // A client secret is no API key; an access token is no client secret.
-    let res = app
-        .send(&client.secret, Method::GET, "/v4/VaultItem", None)
-        .await;
+    let res = items_with(&app, &client.secret).await;
     assert_eq!((res.status, res.code()), (401, "Unauthorized"));
     let token = app.token(&client, None).await;
     let res = token_request(&app, Some((&client.client_id, &token)), &[GRANT]).await;
@@ -479,15 +492,7 @@ async fn a_client_is_created_shown_regenerated_and_deleted_like_a_key() {
     }
 
     // Regenerate: same ClientId, new secret, the old one refused.
-    let regen = app
-        .send(
-            &app.admin_key,
-            Method::POST,
-            &format!("/v4/OAuthClient/{guid}/Regenerate"),
-            None,
-        )
-        .await
-        .expect(200);
+    let regen = client_action(&app, &guid, "Regenerate").await.expect(200);
     assert_eq!(regen.body["ClientId"], client_id);
     let new_secret = regen.guid("ClientSecret");
     assert_ne!(new_secret, secret);
@@ -633,50 +638,25 @@ async fn a_caller_never_creates_or_manages_a_client_holding_more_than_it_does() 
 async fn a_token_dies_the_moment_its_client_is_revoked_regenerated_or_deleted() {
     let app = spawn_app().await;
     let client = app.create_client(json!({})).await;
-    let works = |token: String| {
-        let app = &app;
-        async move {
-            app.send(&token, Method::GET, "/v4/VaultItem", None)
-                .await
-                .status
-                == 200
-        }
-    };
-    let client_path = format!("/v4/OAuthClient/{}", client.guid);
 
     let token = app.token(&client, None).await;
-    assert!(works(token.clone()).await);
-    app.send(
-        &app.admin_key,
-        Method::POST,
-        &format!("{client_path}/Revoke"),
-        None,
-    )
-    .await
-    .expect(200);
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    items_with(&app, &token).await.expect(200);
+    client_action(&app, &client.guid, "Revoke")
+        .await
+        .expect(200);
+    let res = items_with(&app, &token).await;
     assert_eq!((res.status, res.code()), (401, "Unauthorized"));
     let refused = token_request(&app, basic(&client), &[GRANT]).await;
     assert_oauth_error(&refused, 401, "invalid_client", "a revoked client");
-    assert!(
-        refused.body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("revoked")
-    );
+    assert!(description(&refused).contains("revoked"));
 
     // Regenerating brings the client back, not its tokens.
-    let regen = app
-        .send(
-            &app.admin_key,
-            Method::POST,
-            &format!("{client_path}/Regenerate"),
-            None,
-        )
+    let regen = client_action(&app, &client.guid, "Regenerate")
         .await
         .expect(200);
-    assert!(
-        !works(token.clone()).await,
+    assert_eq!(
+        items_with(&app, &token).await.status,
+        401,
         "a revoked client's token came back"
     );
     let client = ClientHandle {
@@ -684,23 +664,26 @@ async fn a_token_dies_the_moment_its_client_is_revoked_regenerated_or_deleted() 
         ..client
     };
     let token = app.token(&client, None).await;
-    assert!(works(token.clone()).await);
-    app.send(
-        &app.admin_key,
-        Method::POST,
-        &format!("{client_path}/Regenerate"),
-        None,
-    )
-    .await
-    .expect(200);
-    assert!(!works(token).await, "regenerating left a token alive");
+    items_with(&app, &token).await.expect(200);
+    client_action(&app, &client.guid, "Regenerate")
+        .await
+        .expect(200);
+    assert_eq!(
+        items_with(&app, &token).await.status,
+        401,
+        "regenerating left a token alive"
+    );
 
     let client = app.create_client(json!({})).await;
     let token = app.token(&client, None).await;
     app.delete(&format!("/v4/OAuthClient/{}", client.guid))
         .await
         .expect(204);
-    assert!(!works(token).await, "deleting left a token alive");
+    assert_eq!(
+        items_with(&app, &token).await.status,
+        401,
+        "deleting left a token alive"
+    );
 }
 
 #[tokio::test]
@@ -712,19 +695,17 @@ async fn deactivating_the_operator_kills_its_tokens_for_good() {
     app.patch(&operator, json!({"IsActive": false}))
         .await
         .expect(204);
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!(res.status, 401, "{}", res.text);
     let res = token_request(&app, basic(&client), &[GRANT]).await;
     assert_oauth_error(&res, 401, "invalid_client", "a deactivated operator");
     app.patch(&operator, json!({"IsActive": true}))
         .await
         .expect(204);
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!(res.status, 401, "reactivating brought a token back");
     let fresh = app.token(&client, None).await;
-    app.send(&fresh, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &fresh).await.expect(200);
 }
 
 #[tokio::test]
@@ -741,11 +722,9 @@ async fn a_token_expires_at_the_instant_and_never_outlives_its_client() {
     assert_eq!(res.body["expires_in"], 3600);
     let token = res.guid("access_token");
     app.set_now("2026-06-15T12:59:59.999Z");
-    app.send(&token, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &token).await.expect(200);
     app.set_now("2026-06-15T13:00:00Z");
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!((res.status, res.code()), (401, "AccessTokenExpired"));
     assert!(
         res.message().contains("2026-06-15T13:00:00.000Z"),
@@ -767,20 +746,13 @@ async fn a_token_expires_at_the_instant_and_never_outlives_its_client() {
     );
     let token = res.guid("access_token");
     app.set_now("2026-06-15T23:59:59.999Z");
-    app.send(&token, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &token).await.expect(200);
     app.set_now("2026-06-16T00:00:00Z");
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!((res.status, res.code()), (401, "AccessTokenExpired"));
     let res = token_request(&app, basic(&ending), &[GRANT]).await;
     assert_oauth_error(&res, 401, "invalid_client", "an expired client");
-    assert!(
-        res.body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("expired at 2026-06-16T00:00:00.000Z")
-    );
+    assert!(description(&res).contains("expired at 2026-06-16T00:00:00.000Z"));
     let shown = app.get(&format!("/v4/OAuthClient/{}", ending.guid)).await;
     assert_eq!(shown.body["Status"], "Expired");
 
@@ -792,12 +764,10 @@ async fn a_token_expires_at_the_instant_and_never_outlives_its_client() {
     )
     .await
     .expect(204);
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!(res.status, 401, "{}", res.text);
     let fresh = app.token(&ending, None).await;
-    app.send(&fresh, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &fresh).await.expect(200);
 }
 
 #[tokio::test]
@@ -885,16 +855,12 @@ async fn revocation_follows_rfc_7009() {
 
     let res = revoke(basic(&client), vec![("token", &theirs)]).await;
     assert_oauth_error(&res, 400, "unauthorized_client", "another client's token");
-    app.send(&theirs, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &theirs).await.expect(200);
     let res = revoke(None, vec![("token", &token)]).await;
     assert_oauth_error(&res, 401, "invalid_client", "no client authentication");
     let res = revoke(basic(&client), vec![]).await;
     assert_oauth_error(&res, 400, "invalid_request", "no token");
-    app.send(&token, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &token).await.expect(200);
 
     let res = revoke(
         None,
@@ -907,7 +873,7 @@ async fn revocation_follows_rfc_7009() {
     )
     .await;
     assert_eq!((res.status, res.text.as_str()), (200, ""));
-    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    let res = items_with(&app, &token).await;
     assert_eq!(res.status, 401);
     // Already revoked, unknown, or not a token at all: the same 200.
     for garbage in [token.as_str(), "coffreat_nothing", &client.secret] {
@@ -984,9 +950,7 @@ async fn failed_client_authentications_count_and_a_valid_client_is_never_refused
         .await;
     assert_eq!(res.status, 429);
     let token = app.token(&client, None).await;
-    app.send(&token, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &token).await.expect(200);
 }
 
 #[tokio::test]
@@ -999,17 +963,13 @@ async fn a_client_keeps_at_most_its_quota_of_live_tokens() {
     let first = app.token(&client, None).await;
     let second = app.token(&client, None).await;
     let third = app.token(&client, None).await;
-    let status = |t: String| {
-        let app = &app;
-        async move {
-            app.send(&t, Method::GET, "/v4/VaultItem", None)
-                .await
-                .status
-        }
-    };
-    assert_eq!(status(first).await, 401, "the oldest gives way");
-    assert_eq!(status(second).await, 200);
-    assert_eq!(status(third).await, 200);
+    assert_eq!(
+        items_with(&app, &first).await.status,
+        401,
+        "the oldest gives way"
+    );
+    assert_eq!(items_with(&app, &second).await.status, 200);
+    assert_eq!(items_with(&app, &third).await.status, 200);
     assert_eq!(app.state.auth.tokens.len(), 2);
 }
 
@@ -1019,9 +979,7 @@ async fn tokens_survive_a_restart_and_the_sweep_forgets_expired_ones() {
     let client = app.create_client(json!({})).await;
     let token = app.token(&client, None).await;
     let app = app.restart(at("2026-06-16T11:00:00Z"), |_| {}).await;
-    app.send(&token, Method::GET, "/v4/VaultItem", None)
-        .await
-        .expect(200);
+    items_with(&app, &token).await.expect(200);
     assert_eq!(app.state.auth.tokens.len(), 1);
 
     // The daily sweep, once the token has expired, deletes it.
@@ -1077,12 +1035,7 @@ async fn an_expiring_client_gets_its_e_mails_in_the_outbox() {
 #[tokio::test]
 async fn no_secret_or_token_reaches_a_log_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(tmp.path().join("d"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("RUST_LOG", "debug");
-    let server = ServerProcess::start(cmd);
+    let server = serve_with_debug_log(&tmp.path().join("d"));
     let boot = server.bootstrap_key();
     let http = reqwest::Client::new();
     let created = read(
