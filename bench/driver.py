@@ -181,7 +181,9 @@ def main():
         item_guid = items[len(items) // 2]["VaultItemGuid"]
 
         # An OAuth client acting as an operator in the readers' group: its
-        # access token reads the vault as the reader key does.
+        # access token reads the vault as the reader key does. (A new
+        # connection: the first one has idled past the keep-alive timeout.)
+        admin = Client(port, key)
         client = admin.call("POST", "/v4/OAuthClient", {
             "Name": "bench client", "ContactLogin": "bench-client", "ContactEmail": "client@example.com",
             "Scopes": ["coffre.vault_item.read"]})

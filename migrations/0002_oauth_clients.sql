@@ -22,9 +22,12 @@ CREATE TABLE oauth_tokens (
     -- The permissions the token was issued with, by name.
     scopes         TEXT NOT NULL,
     issued_at      INTEGER NOT NULL,
-    expires_at     INTEGER NOT NULL
+    expires_at     INTEGER NOT NULL,
+    -- The client's issuance number: the tokens older than its newest N go
+    -- by one index range, whatever N is.
+    seq            INTEGER NOT NULL
 );
-CREATE INDEX oauth_tokens_by_credential ON oauth_tokens (credential_id, id);
+CREATE UNIQUE INDEX oauth_tokens_by_credential ON oauth_tokens (credential_id, seq);
 CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
 
 -- History names the OAuth client that acted, beside api_key_guid.

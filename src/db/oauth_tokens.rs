@@ -50,10 +50,14 @@ pub struct NewToken<'a> {
     pub expires_at: i64,
 }
 
+/// Inserts a token; returns its client's issuance number for it (one seek
+/// for the client's latest).
 pub fn insert(conn: &Conn<'_>, t: &NewToken<'_>, now_ms: i64) -> DbResult<i64> {
     conn.query_one(
-        "INSERT INTO oauth_tokens (lookup_id, token_hash, credential_id, scopes, issued_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        "INSERT INTO oauth_tokens (lookup_id, token_hash, credential_id, scopes, issued_at, expires_at, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+                 coalesce((SELECT max(seq) FROM oauth_tokens WHERE credential_id = ?3), 0) + 1)
+         RETURNING seq",
         &[
             &t.lookup_id,
             &&t.token_hash[..],
@@ -66,15 +70,19 @@ pub fn insert(conn: &Conn<'_>, t: &NewToken<'_>, now_ms: i64) -> DbResult<i64> {
     )
 }
 
-/// Deletes the client's tokens older than its `keep` newest; returns their
-/// lookup ids. One walk of at most `keep` entries of the client's index.
-pub fn delete_beyond(conn: &Conn<'_>, credential_id: i64, keep: i64) -> DbResult<Vec<String>> {
+/// Deletes the client's tokens issued before its `keep` latest (the latest
+/// being number `latest`); returns their lookup ids. One index range: only
+/// the rows that go are visited.
+pub fn delete_before(
+    conn: &Conn<'_>,
+    credential_id: i64,
+    latest: i64,
+    keep: i64,
+) -> DbResult<Vec<String>> {
     conn.query_all(
-        "DELETE FROM oauth_tokens WHERE credential_id = ?1 AND id <= (
-            SELECT id FROM oauth_tokens WHERE credential_id = ?1
-             ORDER BY id DESC LIMIT 1 OFFSET ?2)
+        "DELETE FROM oauth_tokens WHERE credential_id = ?1 AND seq <= ?2 - ?3
          RETURNING lookup_id",
-        &[&credential_id, &keep],
+        &[&credential_id, &latest, &keep],
         |r| r.get(0),
     )
 }

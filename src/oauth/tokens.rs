@@ -68,7 +68,7 @@ pub fn issue(
         scopes,
         expires_at,
     };
-    repo::insert(
+    let seq = repo::insert(
         w.conn,
         &NewToken {
             lookup_id: &entry.lookup_id,
@@ -79,10 +79,10 @@ pub fn issue(
         },
         now,
     )?;
-    // Memory stays bounded whatever a client does: past its quota, its
-    // oldest tokens give way.
+    // Memory stays bounded whatever a client does: a token lives only while
+    // it is among its client's latest `oauth_tokens_per_client`.
     let keep = i64::from(w.state.config.oauth_tokens_per_client);
-    let evicted = repo::delete_beyond(w.conn, row.id, keep)?;
+    let evicted = repo::delete_before(w.conn, row.id, seq, keep)?;
     let index = w.state.auth.tokens.clone();
     w.after_commit(move || {
         index.insert(entry);
