@@ -13,8 +13,8 @@ use crate::helpers::*;
 const READ: &str = "coffre.vault_item.read";
 const REVEAL: &str = "coffre.vault_item.reveal";
 
-/// The default section and an item in it; the client's operator can view it.
-async fn item_visible_to(app: &TestApp, operator: &str) -> String {
+/// Gives `operator` Change on the default section; returns the section.
+async fn default_section_for(app: &TestApp, operator: &str) -> String {
     let section = app.get("/v4/VaultSection").await.body[0]["VaultSectionGuid"]
         .as_str()
         .unwrap()
@@ -25,6 +25,12 @@ async fn item_visible_to(app: &TestApp, operator: &str) -> String {
     )
     .await
     .expect(201);
+    section
+}
+
+/// The default section and an item in it; the client's operator can view it.
+async fn item_visible_to(app: &TestApp, operator: &str) -> String {
+    let section = default_section_for(app, operator).await;
     app.post(
         "/v4/VaultItem",
         json!({"Name": "Shop login", "VaultSectionGuid": section,
@@ -54,6 +60,13 @@ async fn client_action(app: &TestApp, guid: &str, action: &str) -> Res {
 /// `GET /v4/VaultItem` with `token`: what a token can still do.
 async fn items_with(app: &TestApp, token: &str) -> Res {
     app.send(token, Method::GET, "/v4/VaultItem", None).await
+}
+
+/// The secret with its last character changed: well-formed length, wrong
+/// value (and wrong checksum), never by chance the secret itself.
+fn wrong_secret(secret: &str) -> String {
+    let (head, last) = secret.split_at(secret.len() - 1);
+    format!("{head}{}", if last == "x" { "y" } else { "x" })
 }
 
 fn description(res: &Res) -> &str {
@@ -220,7 +233,7 @@ async fn every_token_error_has_its_rfc_6749_shape_and_issues_nothing() {
     let client = app.create_client(json!({})).await;
     let key = app.create_key(json!({})).await;
     let tokens_before = app.state.auth.tokens.len();
-    let wrong = format!("{}x", &client.secret[..client.secret.len() - 1]);
+    let wrong = wrong_secret(&client.secret);
     let other = app.create_client(json!({})).await;
 
     type Case<'a> = (
@@ -779,16 +792,7 @@ async fn history_names_the_client_and_its_contact() {
                               "ContactFirstName": "Mary", "ContactLastName": "Jackson"}),
         )
         .await;
-    let section = app.get("/v4/VaultSection").await.body[0]["VaultSectionGuid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        &format!("/v4/VaultSection/{section}/Authorization"),
-        json!({"AuthorizationType": "ChangeVaultSection", "OperatorGuid": client.operator_guid}),
-    )
-    .await
-    .expect(201);
+    let section = default_section_for(&app, &client.operator_guid).await;
     let token = app.token(&client, None).await;
     let item = app
         .send(
@@ -935,7 +939,7 @@ async fn the_metadata_document_describes_this_server() {
 async fn failed_client_authentications_count_and_a_valid_client_is_never_refused() {
     let app = app().config(|c| c.auth_failure_limit = 3).spawn().await;
     let client = app.create_client(json!({})).await;
-    let wrong = format!("{}x", &client.secret[..client.secret.len() - 1]);
+    let wrong = wrong_secret(&client.secret);
     for i in 0..3 {
         let res = token_request(&app, Some((&client.client_id, &wrong)), &[GRANT]).await;
         assert_eq!(res.status, 401, "failure {i}");
