@@ -34,7 +34,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the API-key index from the database.
+    /// Loads the credential and access-token indexes from the database.
     pub fn new(
         db: Arc<Database>,
         keys: Arc<DerivedKeys>,
@@ -50,12 +50,15 @@ impl AppState {
         let body_budget = Arc::new(BodyBudget::new(
             config.body_memory_limit_mib as usize * 1024 * 1024,
         ));
+        let auth = Authenticator::new(Arc::new(index), limiter);
+        let now = clock.now_millis();
+        db.read_blocking(|conn| Ok::<_, AppError>(auth.tokens.load(conn, now)?))?;
         Ok(AppState {
             db,
             keys,
             clock,
             config: Arc::new(config),
-            auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
+            auth: Arc::new(auth),
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
             archives: Arc::default(),

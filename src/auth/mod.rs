@@ -1,10 +1,13 @@
-//! Authentication (the `Principal` extractor over an in-memory key index),
-//! API-key permissions, and the operator rights that form the second layer of
-//! every decision (SPEC §3).
+//! Authentication (the `Principal` extractor over in-memory indexes of
+//! credentials and access tokens, and OAuth clients at the token endpoint),
+//! permissions, and the operator rights that form the second layer of every
+//! decision (SPEC §3).
 
+pub mod client;
 pub mod index;
 pub mod principal;
 pub mod rate_limit;
+pub mod tokens;
 
 pub use crate::types::{Permission, PermissionSet};
 pub use index::AuthIndex;

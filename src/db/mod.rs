@@ -12,6 +12,7 @@ pub mod groups;
 pub mod history;
 pub mod items;
 pub mod migrate;
+pub mod oauth_tokens;
 pub mod operators;
 pub mod outbox;
 pub mod rights;

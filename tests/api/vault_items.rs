@@ -902,12 +902,7 @@ async fn bodies_are_validated_before_anything_is_stored() {
 #[tokio::test]
 async fn sensitive_values_never_reach_a_log_line_or_the_database_file_in_clear() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(tmp.path().join("d"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("RUST_LOG", "debug");
-    let server = ServerProcess::start(cmd);
+    let server = serve_with_debug_log(&tmp.path().join("d"));
     let key = server.bootstrap_key();
     let client = reqwest::Client::new();
     let call = |method: Method, path: &str, body: Option<Value>| {
