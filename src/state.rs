@@ -77,24 +77,30 @@ impl AppState {
     }
 
     /// Returns everything to the baseline (`POST /v4/Dev/Reset`): the
-    /// database, the key index that follows it (and the LastUsedAt values
-    /// it held), the clock (real time again), the sweeper's memory and the
+    /// database, the key and token indexes that follow it (and the
+    /// LastUsedAt values the key index held), the clock (real time again), the sweeper's memory and the
     /// failed-authentication limiter. Then sweeps, as at start.
     pub async fn reset_to_baseline(&self) -> AppResult<()> {
         let snapshot = self.baseline.get().cloned().ok_or_else(|| {
             AppError::internal("no baseline to reset to: the server was not started with --dev")
         })?;
         let index = self.auth.index.clone();
+        let tokens = self.auth.tokens.clone();
+        let clock = self.clock.clone();
         // No sweep may run meanwhile: its writes would land on the restored state.
         self.sweeper
             .forget_after(async {
                 self.db
                     .restore(snapshot, move |conn| {
                         index.replace_all(AuthIndex::load(conn)?);
+                        // Tokens issued since start are gone with their rows;
+                        // left in memory, one could pass for a client made
+                        // after the reset in the same row.
+                        clock.reset();
+                        tokens.load(conn, clock.now_millis())?;
                         Ok::<_, AppError>(())
                     })
                     .await?;
-                self.clock.reset();
                 self.auth.limiter.clear();
                 Ok::<_, AppError>(())
             })
