@@ -173,29 +173,49 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().finish())
 }
 
-/// The issuer: `public_url`, or this request's scheme and `Host` (never a
-/// forwarded header: only `public_url` speaks for a proxy in front).
+/// The issuer: `public_url`, or this request's scheme and host (never a
+/// forwarded header: only `public_url` speaks for a proxy in front). The host
+/// is the `Host` header (HTTP/1.1), else the URI's authority (HTTP/2's
+/// `:authority`), else the address the server listens on.
 fn issuer(req: &HttpRequest, state: &AppState) -> String {
     if let Some(url) = &state.config.public_url {
         return url.clone();
     }
-    let scheme = if req.app_config().secure() {
+    // TLS is the server's own: coffre serves HTTPS exactly when it has a certificate.
+    let scheme = if state.config.tls_cert_file.is_some() {
         "https"
     } else {
         "http"
+    };
+    let well_formed = |h: &&str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
     };
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        .filter(well_formed)
+        .map(str::to_string)
+        .or_else(|| {
+            req.uri()
+                .authority()
+                .map(|a| a.as_str())
+                .filter(well_formed)
+                .map(str::to_string)
         })
-        .map_or_else(|| req.app_config().local_addr().to_string(), str::to_string);
+        .or_else(|| {
+            req.app_data::<web::Data<ListenAddress>>()
+                .map(|a| a.0.to_string())
+        })
+        .unwrap_or_else(|| "localhost".to_string());
     format!("{scheme}://{host}")
 }
+
+/// The address the server is bound to, for answers that must name it.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenAddress(pub std::net::SocketAddr);
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "OAuth", security(()),
     responses((status = 200, description = "Authorization server metadata (RFC 8414)", body = ServerMetadata)))]
