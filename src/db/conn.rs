@@ -1,20 +1,12 @@
 //! `Conn`: the connection every repository function takes. It is ours, not
-//! the driver's, so that the repositories' signatures carry no driver types
-//! and a second storage engine can plug in here: parameters are `&dyn Param`,
-//! rows are read through `Row::get`, and SQL is written with `?N`
-//! placeholders in the common subset both engines understand.
+//! the driver's, so that the repositories' signatures carry no driver types:
+//! parameters are `&dyn Param` and columns are read as `Column`
+//! (`db::value`), rows through `Row::get`, and SQL is written with `?N`
+//! placeholders in the common subset both engines understand. Where the
+//! dialects truly differ, a repository branches on `dialect()`.
 
 use super::error::{DbError, DbResult};
-
-/// A value bound to a statement.
-pub trait Param: rusqlite::ToSql + Sync {}
-
-impl<T: rusqlite::ToSql + Sync + ?Sized> Param for T {}
-
-/// A value read from a column.
-pub trait Column: rusqlite::types::FromSql {}
-
-impl<T: rusqlite::types::FromSql> Column for T {}
+pub use super::value::{Column, Param, Value, ValueRef};
 
 /// Which SQL dialect a statement must be written in, where they differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +20,25 @@ pub struct Conn<'c> {
     sqlite: &'c rusqlite::Connection,
 }
 
-fn bind(params: &[&dyn Param]) -> impl rusqlite::Params {
-    rusqlite::params_from_iter(params.iter().copied())
+/// A parameter as SQLite binds it.
+struct SqliteParam<'a>(&'a dyn Param);
+
+impl rusqlite::ToSql for SqliteParam<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef as R};
+        Ok(match self.0.value() {
+            ValueRef::Null => ToSqlOutput::Borrowed(R::Null),
+            ValueRef::Integer(i) => ToSqlOutput::Borrowed(R::Integer(i)),
+            ValueRef::Real(r) => ToSqlOutput::Borrowed(R::Real(r)),
+            ValueRef::Text(t) => ToSqlOutput::Borrowed(R::Text(t.as_bytes())),
+            ValueRef::Blob(b) => ToSqlOutput::Borrowed(R::Blob(b)),
+            ValueRef::Guid(g) => ToSqlOutput::Owned(V::Text(g.to_text())),
+        })
+    }
+}
+
+fn bind<'a>(params: &'a [&'a dyn Param]) -> impl rusqlite::Params + 'a {
+    rusqlite::params_from_iter(params.iter().map(|p| SqliteParam(*p)))
 }
 
 impl<'c> Conn<'c> {
@@ -119,6 +128,17 @@ pub struct Row<'r> {
 
 impl Row<'_> {
     pub fn get<T: Column>(&self, index: usize) -> DbResult<T> {
-        Ok(self.sqlite.get(index)?)
+        use rusqlite::types::ValueRef as R;
+        let value = match self.sqlite.get_ref(index)? {
+            R::Null => ValueRef::Null,
+            R::Integer(i) => ValueRef::Integer(i),
+            R::Real(r) => ValueRef::Real(r),
+            R::Text(t) => ValueRef::Text(
+                std::str::from_utf8(t)
+                    .map_err(|_| DbError::Corrupt(format!("column {index}: text is not UTF-8")))?,
+            ),
+            R::Blob(b) => ValueRef::Blob(b),
+        };
+        T::column(value).map_err(|e| DbError::Corrupt(format!("column {index}: {e}")))
     }
 }

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod rights;
 pub mod sections;
 pub mod snapshot;
+pub mod value;
 pub mod writer;
 
 use std::fmt;
@@ -27,13 +28,12 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-pub use conn::{Conn, Dialect, Param, Row};
+pub use conn::{Column, Conn, Dialect, Param, Row, Value, ValueRef};
 pub use connection::{ConnectionSettings, Location};
 pub use error::{DbError, DbErrorKind, DbResult};
 pub use snapshot::Snapshot;
 pub use writer::JobError;
 
-use crate::types::Guid;
 pub use writer::{AfterCommit, WriterSnapshot};
 
 use crate::config::Durability;
@@ -396,21 +396,6 @@ where
         .get()
         .map_err(|e| E::writer_failure(&format!("connection pool: {e}")))?;
     f(&Conn::sqlite(&conn))
-}
-
-/// GUIDs are stored as their canonical text (upper-case, hyphenated).
-impl rusqlite::ToSql for Guid {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.to_text()))
-    }
-}
-
-impl rusqlite::types::FromSql for Guid {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Guid::parse(text)
-            .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
-    }
 }
 
 #[cfg(test)]
