@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crypto;

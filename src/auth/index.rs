@@ -165,6 +165,24 @@ impl AuthIndex {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Takes every entry of `fresh` (loaded again because another node
+    /// changed the database), keeping the LastUsedAt values this process
+    /// holds and has not written yet.
+    pub fn refresh_from(&self, fresh: AuthIndex) {
+        let maps = fresh.maps.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut current = self.write();
+        for entry in maps.by_id.values() {
+            if let Some(old) = current.by_id.get(&entry.id) {
+                entry.touch(old.last_used.load(Ordering::Relaxed));
+                entry.last_used_stored.fetch_max(
+                    old.last_used_stored.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        *current = maps;
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }

@@ -259,7 +259,7 @@ pub fn update_details(conn: &Conn<'_>, id: i64, d: &KeyDetails<'_>, now_ms: i64)
         "UPDATE api_keys SET name = ?2, description = ?3, contact_first_name = ?4,
             contact_last_name = ?5, expiration_date = ?6, expires_at = ?7, enable_permissions = ?8,
             permissions = ?9, updated_at = ?10,
-            status = CASE WHEN status = 'Expired' AND (?7 IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END
+            status = CASE WHEN status = 'Expired' AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END
          WHERE id = ?1",
         &[
             &id,
@@ -329,6 +329,9 @@ pub fn store_last_used(conn: &Conn<'_>, values: &[(i64, i64)]) -> DbResult<()> {
     let sql = match conn.dialect() {
         super::Dialect::Sqlite => {
             "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE id = ?1"
+        }
+        super::Dialect::Postgres => {
+            "UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), ?2) WHERE id = ?1"
         }
     };
     for (id, at) in values {

@@ -5,19 +5,29 @@
 //! placeholders in the common subset both engines understand. Where the
 //! dialects truly differ, a repository branches on `dialect()`.
 
+use std::cell::RefCell;
+
 use super::error::{DbError, DbResult};
+use super::pg::PgSession;
 pub use super::value::{Column, Param, Value, ValueRef};
 
 /// Which SQL dialect a statement must be written in, where they differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
+    Postgres,
 }
 
 /// A connection (pooled for a read, the writer's inside a write transaction).
 #[derive(Clone, Copy)]
 pub struct Conn<'c> {
-    sqlite: &'c rusqlite::Connection,
+    inner: Inner<'c>,
+}
+
+#[derive(Clone, Copy)]
+enum Inner<'c> {
+    Sqlite(&'c rusqlite::Connection),
+    Postgres(&'c RefCell<PgSession>),
 }
 
 /// A parameter as SQLite binds it.
@@ -43,16 +53,33 @@ fn bind<'a>(params: &'a [&'a dyn Param]) -> impl rusqlite::Params + 'a {
 
 impl<'c> Conn<'c> {
     pub fn sqlite(conn: &'c rusqlite::Connection) -> Self {
-        Conn { sqlite: conn }
+        Conn {
+            inner: Inner::Sqlite(conn),
+        }
+    }
+
+    pub fn postgres(session: &'c RefCell<PgSession>) -> Self {
+        Conn {
+            inner: Inner::Postgres(session),
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
+        match self.inner {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
     }
 
     /// Runs a statement; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: &[&dyn Param]) -> DbResult<usize> {
-        Ok(self.sqlite.prepare_cached(sql)?.execute(bind(params))?)
+        match self.inner {
+            Inner::Sqlite(c) => Ok(c.prepare_cached(sql)?.execute(bind(params))?),
+            Inner::Postgres(s) => {
+                let n = s.borrow_mut().execute(sql, &values(params))?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
     }
 
     /// The first row, if any.
@@ -62,11 +89,19 @@ impl<'c> Conn<'c> {
         params: &[&dyn Param],
         f: impl FnOnce(&Row<'_>) -> DbResult<T>,
     ) -> DbResult<Option<T>> {
-        let mut stmt = self.sqlite.prepare_cached(sql)?;
-        let mut rows = stmt.query(bind(params))?;
-        match rows.next()? {
-            Some(row) => f(&Row { sqlite: row }).map(Some),
-            None => Ok(None),
+        match self.inner {
+            Inner::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(bind(params))?;
+                match rows.next()? {
+                    Some(row) => f(&Row::Sqlite(row)).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Inner::Postgres(s) => {
+                let rows = s.borrow_mut().query(sql, &values(params))?;
+                rows.first().map(|r| f(&Row::Postgres(r))).transpose()
+            }
         }
     }
 
@@ -103,18 +138,62 @@ impl<'c> Conn<'c> {
         params: &[&dyn Param],
         mut f: impl FnMut(&Row<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut stmt = self.sqlite.prepare_cached(sql).map_err(DbError::from)?;
-        let mut rows = stmt.query(bind(params)).map_err(DbError::from)?;
-        while let Some(row) = rows.next().map_err(DbError::from)? {
-            f(&Row { sqlite: row })?;
+        match self.inner {
+            Inner::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
+                let mut rows = stmt.query(bind(params)).map_err(DbError::from)?;
+                while let Some(row) = rows.next().map_err(DbError::from)? {
+                    f(&Row::Sqlite(row))?;
+                }
+            }
+            Inner::Postgres(s) => {
+                // Read whole before `f` runs: `f` may use the connection.
+                let rows = s
+                    .borrow_mut()
+                    .query(sql, &values(params))
+                    .map_err(DbError::from)?;
+                for row in &rows {
+                    f(&Row::Postgres(row))?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Statements without parameters or results (savepoints).
     pub fn batch(&self, sql: &str) -> DbResult<()> {
-        Ok(self.sqlite.execute_batch(sql)?)
+        match self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Inner::Postgres(s) => Ok(s.borrow_mut().batch(sql)?),
+        }
     }
+}
+
+impl Conn<'_> {
+    /// Runs a write whose UNIQUE failure the caller answers and goes on
+    /// from (naming the field taken). PostgreSQL aborts the whole
+    /// transaction at a failed statement, SQLite only the statement: on
+    /// PostgreSQL the write runs under a savepoint it is rolled back to.
+    pub fn unique_guarded<T>(&self, f: impl FnOnce() -> DbResult<T>) -> DbResult<T> {
+        if self.dialect() == Dialect::Sqlite {
+            return f();
+        }
+        self.batch("SAVEPOINT unique_guard")?;
+        match f() {
+            Ok(value) => {
+                self.batch("RELEASE unique_guard")?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.batch("ROLLBACK TO unique_guard; RELEASE unique_guard")?;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn values<'a>(params: &'a [&'a dyn Param]) -> Vec<ValueRef<'a>> {
+    params.iter().map(|p| p.value()).collect()
 }
 
 fn first_line(sql: &str) -> &str {
@@ -122,14 +201,23 @@ fn first_line(sql: &str) -> &str {
 }
 
 /// One row of a result.
-pub struct Row<'r> {
-    sqlite: &'r rusqlite::Row<'r>,
+pub enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
 }
 
 impl Row<'_> {
     pub fn get<T: Column>(&self, index: usize) -> DbResult<T> {
         use rusqlite::types::ValueRef as R;
-        let value = match self.sqlite.get_ref(index)? {
+        let row = match self {
+            Row::Sqlite(row) => row,
+            Row::Postgres(row) => {
+                let value: ValueRef<'_> = row.try_get(index)?;
+                return T::column(value)
+                    .map_err(|e| DbError::Corrupt(format!("column {index}: {e}")));
+            }
+        };
+        let value = match row.get_ref(index)? {
             R::Null => ValueRef::Null,
             R::Integer(i) => ValueRef::Integer(i),
             R::Real(r) => ValueRef::Real(r),

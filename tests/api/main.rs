@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pfx_forge;
+mod pg;
 mod tls_client;
 
 mod api_keys;
@@ -21,6 +22,7 @@ mod limits;
 mod logging;
 mod mail;
 mod metrics;
+mod nodes;
 mod oauth;
 mod oauth_library;
 mod permissions;
