@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod backup;
 pub mod conn;
 pub mod connection;
+pub mod copy;
 pub mod error;
 pub mod groups;
 pub mod history;

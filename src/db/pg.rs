@@ -119,6 +119,37 @@ impl PgSession {
     }
 }
 
+/// One multi-row INSERT of `rows` into `table` (`migrate --to`), each value
+/// converted to its column's type as `Bound` converts parameters.
+pub fn insert_rows(
+    client: &mut impl postgres::GenericClient,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<super::Value>],
+) -> Result<u64, postgres::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let width = columns.len();
+    let tuples: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let params: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        tuples.join(", ")
+    );
+    let bound: Vec<Bound<'_>> = rows
+        .iter()
+        .flat_map(|row| row.iter().map(|v| Bound(v.as_ref())))
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b as _).collect();
+    client.execute(sql.as_str(), &refs)
+}
+
 /// `?N` → `$N` outside quoted text: the one SQL text both engines share.
 pub fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());

@@ -22,6 +22,7 @@ mod limits;
 mod logging;
 mod mail;
 mod metrics;
+mod migrate_pg;
 mod nodes;
 mod oauth;
 mod oauth_library;
