@@ -258,7 +258,7 @@ impl KeyringFile {
     /// PostgreSQL database), checked.
     pub fn from_json(text: &str) -> Result<Self, KeyringError> {
         let file: KeyringFile =
-            serde_json::from_str(&text).map_err(|e| KeyringError::Corrupt(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| KeyringError::Corrupt(e.to_string()))?;
         if file.format != FORMAT || file.version != VERSION {
             return Err(KeyringError::Corrupt(format!(
                 "format {:?} version {} is not {FORMAT:?} version {VERSION}",

@@ -324,8 +324,8 @@ impl Database {
             .map_err(|e| OpenError::Other(format!("PostgreSQL connection pool: {e}")))?;
         let writer = Writer::start(
             WriterConn::Postgres {
-                session: std::cell::RefCell::new(session),
-                config,
+                session: Box::new(std::cell::RefCell::new(session)),
+                config: Box::new(config),
             },
             options.group_commit_max,
         )

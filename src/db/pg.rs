@@ -70,6 +70,10 @@ impl PgSession {
         })
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the client is taken only by into_client and drop, which consume the session"
+    )]
     pub fn client(&mut self) -> &mut Client {
         self.client
             .as_mut()
@@ -77,6 +81,10 @@ impl PgSession {
     }
 
     /// The client alone (a listening connection prepares no statement).
+    #[allow(
+        clippy::expect_used,
+        reason = "the client is taken only here and by drop, which consume the session"
+    )]
     pub fn into_client(mut self) -> Client {
         self.client
             .take()

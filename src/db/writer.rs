@@ -32,8 +32,8 @@ use super::pg::PgSession;
 pub enum WriterConn {
     Sqlite(Connection),
     Postgres {
-        session: RefCell<PgSession>,
-        config: postgres::Config,
+        session: Box<RefCell<PgSession>>,
+        config: Box<postgres::Config>,
     },
 }
 

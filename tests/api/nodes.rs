@@ -68,35 +68,56 @@ where
     started.elapsed()
 }
 
+/// A key made through `node`: (its GUID, the key, its operator's GUID).
+async fn make_key(
+    client: &reqwest::Client,
+    node: &ServerProcess,
+    admin: &str,
+    name: &str,
+) -> (String, String, String) {
+    let created = call(
+        client,
+        Method::POST,
+        &node.url("/v4/ApiKey"),
+        admin,
+        Some(json!({"Name": name, "ContactLogin": name,
+                    "ContactEmail": format!("{name}@example.com"),
+                    "ContactFirstName": "C", "ContactLastName": "I"})),
+    )
+    .await
+    .expect(201);
+    let key = created.body["Key"].as_str().unwrap().to_string();
+    (
+        created.guid("ApiKeyGuid"),
+        key,
+        created.guid("OperatorGuid"),
+    )
+}
+
+/// How long until `node` answers `status` to a read with `key` (at most 5 s).
+async fn until_status(
+    client: &reqwest::Client,
+    node: &ServerProcess,
+    key: &str,
+    status: u16,
+    what: &str,
+) -> Duration {
+    let url = node.url("/v4/VaultSection");
+    within(what, || {
+        let (client, url, key) = (client.clone(), url.clone(), key.to_string());
+        async move { call(&client, Method::GET, &url, &key, None).await.status == status }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_key_made_on_one_node_works_on_the_other_and_its_revocation_is_refused_within_a_second() {
     let Some((_keep, a, b, admin)) = two_nodes() else {
         return;
     };
     let client = reqwest::Client::new();
-    let created = call(
-        &client,
-        Method::POST,
-        &a.url("/v4/ApiKey"),
-        &admin,
-        Some(
-            json!({"Name": "ci", "ContactLogin": "ci", "ContactEmail": "ci@example.com",
-                    "ContactFirstName": "C", "ContactLastName": "I"}),
-        ),
-    )
-    .await
-    .expect(201);
-    let guid = created.guid("ApiKeyGuid");
-    let key = created.body["Key"].as_str().unwrap().to_string();
-    let on_b = |key: String| {
-        let (client, url) = (client.clone(), b.url("/v4/VaultSection"));
-        async move { call(&client, Method::GET, &url, &key, None).await.status }
-    };
-    let learned = within("node b accepts the key made on node a", || {
-        let f = on_b(key.clone());
-        async move { f.await == 200 }
-    })
-    .await;
+    let (guid, key, _) = make_key(&client, &a, &admin, "ci").await;
+    let learned = until_status(&client, &b, &key, 200, "node b accepts a's new key").await;
     assert!(learned < Duration::from_secs(1), "took {learned:?}");
 
     call(
@@ -108,11 +129,7 @@ async fn a_key_made_on_one_node_works_on_the_other_and_its_revocation_is_refused
     )
     .await
     .expect(200);
-    let refused = within("node b refuses the key revoked on node a", || {
-        let f = on_b(key.clone());
-        async move { f.await == 401 }
-    })
-    .await;
+    let refused = until_status(&client, &b, &key, 401, "node b refuses a's revocation").await;
     assert!(refused < Duration::from_secs(1), "took {refused:?}");
 }
 
@@ -122,29 +139,8 @@ async fn a_deactivated_operator_is_refused_by_every_node_within_a_second() {
         return;
     };
     let client = reqwest::Client::new();
-    let created = call(
-        &client,
-        Method::POST,
-        &b.url("/v4/ApiKey"),
-        &admin,
-        Some(
-            json!({"Name": "ops", "ContactLogin": "ops", "ContactEmail": "ops@example.com",
-                    "ContactFirstName": "O", "ContactLastName": "P"}),
-        ),
-    )
-    .await
-    .expect(201);
-    let key = created.body["Key"].as_str().unwrap().to_string();
-    let operator = created.guid("OperatorGuid");
-    let on_a = |key: String| {
-        let (client, url) = (client.clone(), a.url("/v4/VaultSection"));
-        async move { call(&client, Method::GET, &url, &key, None).await.status }
-    };
-    within("node a accepts the key made on node b", || {
-        let f = on_a(key.clone());
-        async move { f.await == 200 }
-    })
-    .await;
+    let (_, key, operator) = make_key(&client, &b, &admin, "ops").await;
+    until_status(&client, &a, &key, 200, "node a accepts b's new key").await;
     call(
         &client,
         Method::PATCH,
@@ -154,10 +150,13 @@ async fn a_deactivated_operator_is_refused_by_every_node_within_a_second() {
     )
     .await
     .expect(204);
-    let refused = within("node a refuses the deactivated operator's key", || {
-        let f = on_a(key.clone());
-        async move { f.await == 401 }
-    })
+    let refused = until_status(
+        &client,
+        &a,
+        &key,
+        401,
+        "node a refuses the deactivated operator",
+    )
     .await;
     assert!(refused < Duration::from_secs(1), "took {refused:?}");
 }
