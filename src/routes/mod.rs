@@ -236,7 +236,7 @@ fn family_of(path: &str) -> Option<String> {
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.
-fn resource(path: String, allowed: String) -> actix_web::Resource {
+pub(crate) fn resource(path: String, allowed: String) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| {
         let allowed = allowed.clone();
         async move { method_not_allowed(&req, &allowed) }
