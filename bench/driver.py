@@ -104,6 +104,79 @@ def wrk(url, key, script=None):
     return rps, pct(50), pct(99)
 
 
+def h2load(url, key, h1=False):
+    """h2load (Debian nghttp2-client): HTTP/2 over TLS, or HTTP/1.1 with --h1."""
+    cmd = ["h2load", "-t", str(THREADS), "-c", str(CONNECTIONS), "-m", "1", "-D", str(DURATION),
+           "-H", f"authorization: Bearer {key}", url]
+    if h1:
+        cmd.insert(1, "--h1")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
+    status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if int(status.group(3)) or int(status.group(4)):
+        raise RuntimeError(f"{url}: non-2xx responses\n{out}")
+    proto = re.search(r"Application protocol: (\S+)", out)
+    return rps, proto.group(1) if proto else "?"
+
+
+def start_server(data_dir, env):
+    """`coffre serve` on a data dir; returns the process and its base URL."""
+    server = subprocess.Popen([BIN, "--data-dir", data_dir, "--listen", "127.0.0.1:0", "serve"],
+                              stdout=subprocess.PIPE, env=env, text=True)
+    for line in server.stdout:
+        if line.startswith("coffre listening on "):
+            return server, line.strip().split(" on ", 1)[1]
+    raise RuntimeError("coffre did not start")
+
+
+def https_rounds(data_dir, tmp, env, item_guid, reader_key):
+    """Item GET over HTTPS as a ratio to plain HTTP, round by round. Two
+    fresh servers on two copies (`coffre backup`) of the seeded data dir, one
+    plain and one with a certificate, started together so that neither is
+    warmer or holds more than the other; the seeding server stays up, idle."""
+    if not shutil.which("h2load") or not shutil.which("openssl"):
+        print("HTTPS rounds skipped: they need h2load (apt-get install nghttp2-client) and openssl")
+        return None
+    tls_dir = os.path.join(tmp, "tls")
+    os.makedirs(tls_dir)
+    cert, key = os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    key_env = dict(env, COFFRE_KEY_FILE=os.path.join(data_dir, "master.key"))
+    copies = []
+    for name in ("plain-data", "tls-data"):
+        copy = os.path.join(tmp, name)
+        subprocess.run([BIN, "--data-dir", data_dir, "backup", copy], env=key_env, check=True,
+                       capture_output=True)
+        copies.append(copy)
+    plain_server, plain_base = start_server(copies[0], key_env)
+    tls_server, tls_base = start_server(
+        copies[1], dict(key_env, COFFRE_TLS_CERT_FILE=cert, COFFRE_TLS_KEY_FILE=key))
+    try:
+        path = f"/v4/VaultItem/{item_guid}"
+        rows = []
+        for r in range(ROUNDS):
+            plain, _, _ = wrk(plain_base + path, reader_key)
+            https, _, _ = wrk(tls_base + path, reader_key)
+            plain_h1, _ = h2load(plain_base + path, reader_key, h1=True)
+            https_h2, proto = h2load(tls_base + path, reader_key)
+            if proto != "h2":
+                raise RuntimeError(f"h2load negotiated {proto}, not h2")
+            rows.append((https / plain, https, plain, https_h2 / plain_h1, https_h2, plain_h1))
+            print(f"  round {r + 1}: wrk HTTP/1.1 keep-alive: https {https:.0f} / http {plain:.0f} = "
+                  f"{https / plain:.2f}; h2load: h2 over TLS {https_h2:.0f} / HTTP/1.1 plain "
+                  f"{plain_h1:.0f} = {https_h2 / plain_h1:.2f}", flush=True)
+        print(f"  RSS: plain {rss_kib(plain_server.pid, 'VmHWM') / 1024:.1f} MiB, "
+              f"TLS {rss_kib(tls_server.pid, 'VmHWM') / 1024:.1f} MiB (peak)")
+        return rows
+    finally:
+        for server in (plain_server, tls_server):
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="coffre-bench-")
     data_dir = os.path.join(tmp, "data")
@@ -207,6 +280,10 @@ def main():
                 ratio, rps = sorted(rounds[name])[len(rounds[name]) // 2]
                 ratios[name] = ratio
                 results.append((name, rps, *last_latency[name]))
+        https = None
+        if not only or any("https" in o.lower() for o in only):
+            print(" HTTPS rounds (GET /v4/VaultItem/{guid})")
+            https = https_rounds(data_dir, tmp, env, item_guid, reader_key)
         list_big = run(f"GET /v4/VaultItem (list, {ITEMS})", base + "/v4/VaultItem")
         run("POST /v4/VaultItem", base + "/v4/VaultItem", post_lua)
         run("PUT /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}", put_lua)
@@ -220,6 +297,15 @@ def main():
             print(f"{name:<28} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>10.2f}")
         for name, per_round in rounds.items():
             print(f"{name} / health per round: " + ", ".join(f"{r:.2f}" for r, _ in per_round))
+        if https:
+            med = sorted(https)[len(https) // 2]
+            med2 = sorted(https, key=lambda row: row[3])[len(https) // 2]
+            print(f"item GET, HTTPS / plain HTTP (wrk, HTTP/1.1 keep-alive, median round): "
+                  f"{med[0]:.2f} ({med[1]:.0f} vs {med[2]:.0f} req/s); rounds: "
+                  + ", ".join(f"{row[0]:.2f}" for row in https))
+            print(f"item GET, HTTP/2 over TLS / plain HTTP/1.1 (h2load -m 1, median round): "
+                  f"{med2[3]:.2f} ({med2[4]:.0f} vs {med2[5]:.0f} req/s); rounds: "
+                  + ", ".join(f"{row[3]:.2f}" for row in https))
         if list_small and list_big:
             per_small = 1e6 / (list_small * first)
             per_big = 1e6 / (list_big * ITEMS)

@@ -1,17 +1,22 @@
 //! History (SPEC §7): every change records the object, the action, when, and
 //! who — the API key and its contact's first and last name, copied so they
-//! outlive the key. Written in the same transaction as the change. Details
-//! name fields, never their values.
+//! outlive the key, and the client address the request came from. Written in
+//! the same transaction as the change. Details name fields, never their values.
+
+use std::net::IpAddr;
 
 use crate::db::{Conn, DbResult, history};
 use crate::types::Guid;
 
-/// Who made a change.
+/// Who made a change, and from which client address.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub api_key_guid: Option<Guid>,
     pub first_name: String,
     pub last_name: String,
+    /// The request's client (the forwarded one behind trusted proxies);
+    /// None for coffre itself.
+    pub client_address: Option<IpAddr>,
 }
 
 impl Actor {
@@ -20,7 +25,13 @@ impl Actor {
             api_key_guid: Some(guid),
             first_name: first.to_string(),
             last_name: last.to_string(),
+            client_address: None,
         }
+    }
+
+    pub fn from_address(mut self, address: Option<IpAddr>) -> Actor {
+        self.client_address = address;
+        self
     }
 
     /// coffre itself (init, the expiry sweep).
@@ -29,6 +40,7 @@ impl Actor {
             api_key_guid: None,
             first_name: "coffre".into(),
             last_name: what.into(),
+            client_address: None,
         }
     }
 }
@@ -73,6 +85,7 @@ pub fn record(conn: &Conn<'_>, actor: &Actor, at_ms: i64, change: Change<'_>) ->
             api_key_guid: actor.api_key_guid,
             contact_first_name: &actor.first_name,
             contact_last_name: &actor.last_name,
+            client_address: actor.client_address.map(|ip| ip.to_string()).as_deref(),
             details: &change.details,
         },
     )

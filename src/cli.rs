@@ -167,6 +167,8 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         config_file: cli.config.as_deref(),
         env: &env,
     })?;
+    // After the configuration, which says in which format.
+    crate::logging::init(config.log_format);
     match cli.command {
         Command::Serve => commands::serve::run(config),
         Command::Init { json } => commands::init::run(config, json),

@@ -23,6 +23,16 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// env_logger's human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
@@ -60,6 +70,15 @@ pub struct ConfigLayer {
     pub last_used_flush_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub body_memory_limit_mib: Option<u32>,
+    pub auth_failure_max_addresses: Option<u32>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub metrics_listen: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_interval_hours: Option<u32>,
+    pub backup_keep: Option<u32>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -69,6 +88,7 @@ enum EnvKind {
     Bool,
     Int,
     IntList,
+    TextList,
 }
 
 const ENV_OPTIONS: &[(&str, EnvKind)] = &[
@@ -94,6 +114,15 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("last_used_flush_secs", EnvKind::Int),
     ("body_timeout_secs", EnvKind::Int),
     ("body_memory_limit_mib", EnvKind::Int),
+    ("auth_failure_max_addresses", EnvKind::Int),
+    ("tls_cert_file", EnvKind::Text),
+    ("tls_key_file", EnvKind::Text),
+    ("trusted_proxies", EnvKind::TextList),
+    ("metrics_listen", EnvKind::Text),
+    ("log_format", EnvKind::Text),
+    ("backup_dir", EnvKind::Text),
+    ("backup_interval_hours", EnvKind::Int),
+    ("backup_keep", EnvKind::Int),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -127,7 +156,16 @@ impl ConfigLayer {
             auth_failure_window_secs,
             last_used_flush_secs,
             body_timeout_secs,
-            body_memory_limit_mib
+            body_memory_limit_mib,
+            auth_failure_max_addresses,
+            tls_cert_file,
+            tls_key_file,
+            trusted_proxies,
+            metrics_listen,
+            log_format,
+            backup_dir,
+            backup_interval_hours,
+            backup_keep
         )
     }
 
@@ -173,6 +211,13 @@ impl ConfigLayer {
                         .map_err(|_| {
                             bad("comma-separated whole numbers, e.g. 7,1 (empty for none)")
                         })?,
+                ),
+                EnvKind::TextList => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_string()))
+                        .collect(),
                 ),
             };
             // Checked one variable at a time so the error names it.
@@ -220,6 +265,21 @@ pub struct Config {
     pub body_timeout_secs: u64,
     /// Bytes of request bodies held at once, in MiB (503 beyond).
     pub body_memory_limit_mib: u32,
+    /// Client addresses (IPv6: /64 networks) the failed-auth limiter tracks at most.
+    pub auth_failure_max_addresses: u32,
+    /// PEM certificate chain and private key: serve HTTPS (both or neither).
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where `GET /metrics` is served (a listener of its own); off by default.
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
+    /// Scheduled backups go here, one timestamped directory each; off by default.
+    pub backup_dir: Option<PathBuf>,
+    pub backup_interval_hours: u32,
+    /// Scheduled backups kept; older ones are removed.
+    pub backup_keep: u32,
 }
 
 /// Redacted: never prints the passphrase.
@@ -253,6 +313,18 @@ impl fmt::Debug for Config {
             .field("last_used_flush_secs", &self.last_used_flush_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("body_memory_limit_mib", &self.body_memory_limit_mib)
+            .field(
+                "auth_failure_max_addresses",
+                &self.auth_failure_max_addresses,
+            )
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_interval_hours", &self.backup_interval_hours)
+            .field("backup_keep", &self.backup_keep)
             .finish()
     }
 }
@@ -281,6 +353,15 @@ impl Default for Config {
             last_used_flush_secs: 60,
             body_timeout_secs: 30,
             body_memory_limit_mib: 64,
+            auth_failure_max_addresses: 100_000,
+            tls_cert_file: None,
+            tls_key_file: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            log_format: LogFormat::Text,
+            backup_dir: None,
+            backup_interval_hours: 24,
+            backup_keep: 7,
         }
     }
 }
@@ -326,6 +407,23 @@ impl Config {
             })?,
             None => d.listen,
         };
+        let metrics_listen = match layer.metrics_listen {
+            Some(text) if text.trim().is_empty() => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError(format!(
+                    "metrics_listen = {text:?} is not an address: use HOST:PORT with a numeric \
+                     IP, e.g. 127.0.0.1:9187 (leave it unset to serve no metrics)"
+                ))
+            })?),
+            None => d.metrics_listen,
+        };
+        let trusted_proxies = match layer.trusted_proxies {
+            Some(list) => list
+                .iter()
+                .map(|text| parse_network(text))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => d.trusted_proxies,
+        };
         let passphrase_file = layer.passphrase_file;
         let passphrase = match (env_passphrase, &passphrase_file) {
             (Some(p), _) => Some(p),
@@ -362,6 +460,19 @@ impl Config {
             body_memory_limit_mib: layer
                 .body_memory_limit_mib
                 .unwrap_or(d.body_memory_limit_mib),
+            auth_failure_max_addresses: layer
+                .auth_failure_max_addresses
+                .unwrap_or(d.auth_failure_max_addresses),
+            tls_cert_file: layer.tls_cert_file,
+            tls_key_file: layer.tls_key_file,
+            trusted_proxies,
+            metrics_listen,
+            log_format: layer.log_format.unwrap_or(d.log_format),
+            backup_dir: layer.backup_dir,
+            backup_interval_hours: layer
+                .backup_interval_hours
+                .unwrap_or(d.backup_interval_hours),
+            backup_keep: layer.backup_keep.unwrap_or(d.backup_keep),
         };
         config.validate()?;
         Ok(config)
@@ -445,6 +556,53 @@ impl Config {
         if self.seed.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return fail("seed is empty: give the path of a seed file (TOML)".into());
         }
+        if !(1_000..=10_000_000).contains(&self.auth_failure_max_addresses) {
+            return fail("auth_failure_max_addresses must be between 1000 and 10000000".into());
+        }
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) | (None, Some(_)) => {
+                return fail(
+                    "tls_cert_file and tls_key_file go together: give both (PEM files) to serve \
+                     HTTPS, or neither to serve plain HTTP"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(metrics) = self.metrics_listen
+            && metrics == self.listen
+            && metrics.port() != 0
+        {
+            return fail(format!(
+                "metrics_listen = {metrics} is the API's own address: give the metrics a listener \
+                 of their own (e.g. 127.0.0.1:9187)"
+            ));
+        }
+        if !(1..=8_760).contains(&self.backup_interval_hours) {
+            return fail("backup_interval_hours must be between 1 and 8760".into());
+        }
+        if !(1..=1_000).contains(&self.backup_keep) {
+            return fail("backup_keep must be between 1 and 1000".into());
+        }
+        if let Some(dir) = &self.backup_dir {
+            if self.dev {
+                return fail(
+                    "backup_dir is set with --dev, whose database lives in memory: there is \
+                     nothing to back up (unset one of them)"
+                        .into(),
+                );
+            }
+            if dir.as_os_str().is_empty() {
+                return fail("backup_dir is empty: give a directory, or leave it unset".into());
+            }
+            if dir == &self.data_dir || dir.starts_with(&self.data_dir) {
+                return fail(format!(
+                    "backup_dir = {} is inside the data dir: keep backups elsewhere (another \
+                     directory, ideally another disk)",
+                    dir.display()
+                ));
+            }
+        }
         if let Some(p) = &self.passphrase
             && p.is_empty()
         {
@@ -467,6 +625,20 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("coffre.db")
     }
+}
+
+/// An address (`10.0.0.7`, `::1`) or a CIDR range (`10.0.0.0/8`, `fd00::/8`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .map(|n| n.trunc())
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            ConfigError(format!(
+                "trusted_proxies contains {text:?}, which is neither an IP address nor a CIDR \
+                 range: write e.g. \"10.0.0.7\", \"10.0.0.0/8\" or \"fd00::/8\""
+            ))
+        })
 }
 
 fn read_passphrase_file(path: &Path) -> Result<SecretBytes, ConfigError> {
@@ -604,6 +776,57 @@ mod tests {
         assert!(e.0.contains("HOST:PORT"), "{e}");
         let e = load(ConfigLayer::default(), Some("reminder_days = [0]\n"), &[]).unwrap_err();
         assert!(e.0.contains("reminder_days"), "{e}");
+    }
+
+    #[test]
+    fn issue_14_options_are_checked_with_their_names() {
+        let c = load(
+            ConfigLayer::default(),
+            Some("trusted_proxies = [\"10.0.0.0/8\", \"192.168.1.7\", \"fd00::/8\"]\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        let c = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_TRUSTED_PROXIES", "127.0.0.1, ::1")],
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        for (env, needle) in [
+            ("COFFRE_TRUSTED_PROXIES", "trusted_proxies"),
+            ("COFFRE_METRICS_LISTEN", "metrics_listen"),
+            ("COFFRE_TLS_CERT_FILE", "go together"),
+            ("COFFRE_LOG_FORMAT", "log_format"),
+            ("COFFRE_BACKUP_KEEP", "backup_keep"),
+        ] {
+            let value = match env {
+                "COFFRE_TLS_CERT_FILE" => "/etc/cert.pem",
+                "COFFRE_BACKUP_KEEP" => "0",
+                _ => "nonsense",
+            };
+            let e = load(ConfigLayer::default(), None, &[(env, value)]).unwrap_err();
+            assert!(e.0.contains(needle) || e.0.contains(env), "{env}: {e}");
+        }
+        let inside = ConfigLayer {
+            data_dir: Some("/srv/coffre".into()),
+            backup_dir: Some("/srv/coffre/backups".into()),
+            ..Default::default()
+        };
+        assert!(
+            load(inside, None, &[])
+                .unwrap_err()
+                .0
+                .contains("inside the data dir")
+        );
+        let dev = ConfigLayer {
+            dev: Some(true),
+            backup_dir: Some("/srv/backups".into()),
+            ..Default::default()
+        };
+        assert!(load(dev, None, &[]).unwrap_err().0.contains("--dev"));
     }
 
     #[test]

@@ -16,10 +16,11 @@
 use std::sync::OnceLock;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, ErrorCode};
+use crate::metrics::RoutePattern;
 
 /// No inline script or style, no `eval`, nothing from elsewhere, never framed.
 /// `img-src data:` lets the style sheet draw small icons inline.
@@ -230,6 +231,7 @@ fn serve(req: &HttpRequest, file: &Served, cache: &'static str) -> HttpResponse 
 
 /// `GET /`: the page.
 async fn index(req: HttpRequest) -> HttpResponse {
+    req.extensions_mut().insert(RoutePattern(PAGE_PATTERN));
     serve(&req, &Console::get().index, REVALIDATE)
 }
 
@@ -240,6 +242,7 @@ async fn asset(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
+    req.extensions_mut().insert(RoutePattern(ASSET_PATTERN));
     let (fingerprint, file) = path.into_inner();
     let console = Console::get();
     let found = (fingerprint == console.fingerprint)
@@ -258,16 +261,21 @@ async fn asset(
     }
 }
 
+const PAGE_PATTERN: &str = "/";
+const ASSET_PATTERN: &str = "/console/{fingerprint}/{path}";
+
 /// Registers `/` and the assets (GET only; other methods get our 405).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     Console::get();
     cfg.service(
-        crate::routes::resource("/".to_string(), "GET".to_string()).route(web::get().to(index)),
+        crate::routes::resource(PAGE_PATTERN.to_string(), "GET".to_string(), PAGE_PATTERN)
+            .route(web::get().to(index)),
     );
     cfg.service(
         crate::routes::resource(
             "/console/{fingerprint}/{path:.*}".to_string(),
             "GET".to_string(),
+            ASSET_PATTERN,
         )
         .route(web::get().to(asset)),
     );

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::crypto::{DerivedKeys, Keyring, KeyringError, KeyringFile, Protector, SecretBytes};
-use crate::db::{Database, DbOptions, Location, OpenError};
+use crate::db::backup::copy_database;
+use crate::db::{ConnectionSettings, Database, DbOptions, Location, OpenError};
 use crate::fsutil;
 
 #[derive(Debug)]
@@ -95,8 +96,9 @@ pub fn initialize(config: &Config) -> Result<DerivedKeys, DataDirError> {
         None => {
             let path = config.key_file_path();
             let key = write_new_key_file(&path)?;
-            eprintln!(
-                "coffre: no passphrase given, so a random 256-bit key was written to {}. Anyone \
+            // A log line, so that `log_format = "json"` keeps stderr all JSON.
+            log::warn!(
+                "no passphrase given, so a random 256-bit key was written to {}. Anyone \
                  with that file and the data dir can read everything: in production set \
                  COFFRE_PASSPHRASE (or passphrase_file), or keep the key file elsewhere \
                  (key_file).",
@@ -218,6 +220,32 @@ pub fn open_database(
         OpenError::NewerSchema(_) => DataDirError::Failed(e.to_string()),
         other => DataDirError::Failed(other.to_string()),
     })
+}
+
+/// Writes a backup into `dir`, which must not exist: the database copied
+/// from `source` through SQLite's backup API (one consistent snapshot, even
+/// while a server writes), checked with `quick_check`, and `keyring.json`
+/// (never `master.key`) — a data dir of its own, every file 0600. On failure
+/// nothing is left behind. `coffre backup` and the scheduled backups both
+/// come through here.
+pub fn write_backup(
+    source: &rusqlite::Connection,
+    settings: &ConnectionSettings,
+    keyring: &KeyringFile,
+    dir: &Path,
+) -> Result<(), String> {
+    fsutil::create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let written = (|| -> Result<(), String> {
+        copy_database(source, &dir.join("coffre.db"), settings)?;
+        keyring
+            .write_atomic(&dir.join("keyring.json"))
+            .map_err(|e| e.to_string())?;
+        fsutil::sync_dir(dir).map_err(|e| e.to_string())
+    })();
+    if written.is_err() {
+        let _ = fs::remove_dir_all(dir);
+    }
+    written
 }
 
 /// Holds the data dir's lock file for as long as a server runs, so two servers

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod expiry;
 pub mod fsutil;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod routes;
 pub mod scheduler;

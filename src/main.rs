@@ -1,4 +1,3 @@
 fn main() {
-    coffre::logging::init();
     std::process::exit(coffre::cli::run(std::env::args_os()));
 }

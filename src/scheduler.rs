@@ -93,7 +93,9 @@ impl Sweeper {
         if !sweep_due(*last, now) {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
+        state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
         log::info!(
             "expiry sweep at {}: {} key(s) expired, {} reminder(s) written",
@@ -124,6 +126,52 @@ pub async fn expiry_job(state: AppState, mut stop: Stop) {
             Err(e) => {
                 log::error!("expiry sweep failed, retrying in a minute: {e}");
                 Duration::from_secs(60)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = clock_moved.changed() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Scheduled backups: one at start-up when due (a restart neither skips nor
+/// repeats one), then every `backup_interval_hours` of the server's clock.
+/// The copy runs on a blocking thread, never on the writer. A failed run is
+/// logged and retried ten minutes later.
+pub async fn backup_job(state: AppState, mut stop: Stop) {
+    let mut clock_moved = state.clock.subscribe();
+    loop {
+        let runner = state.clone();
+        let outcome = tokio::task::spawn_blocking(move || crate::backups::run_if_due(&runner))
+            .await
+            .unwrap_or_else(|e| Err(format!("the backup task failed: {e}")));
+        let wait = match outcome {
+            Ok((report, due)) => {
+                if let Some(r) = report {
+                    state.metrics.backup_done(true, state.clock.now());
+                    log::info!(
+                        "scheduled backup written to {} in {} ms (quick_check ok){}",
+                        r.path.display(),
+                        r.millis,
+                        if r.removed.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; removed {} older one(s)", r.removed.len())
+                        }
+                    );
+                }
+                let now = state.clock.now();
+                (due - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(Duration::from_secs(60))
+            }
+            Err(e) => {
+                state.metrics.backup_done(false, state.clock.now());
+                log::error!("scheduled backup failed, retrying in 10 minutes: {e}");
+                Duration::from_secs(600)
             }
         };
         tokio::select! {

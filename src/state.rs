@@ -11,6 +11,7 @@ use crate::crypto::DerivedKeys;
 use crate::db::{Database, Snapshot};
 use crate::error::{AppError, AppResult};
 use crate::http::body::BodyBudget;
+use crate::metrics::Metrics;
 use crate::scheduler::Sweeper;
 
 #[derive(Clone)]
@@ -27,6 +28,7 @@ pub struct AppState {
     pub archives: Arc<crate::vault::pfx::Inspector>,
     /// `--dev`: the database right after start, which a reset returns to.
     pub baseline: Arc<OnceLock<Snapshot>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
         let limiter = FailureLimiter::new(
             config.auth_failure_limit,
             Duration::from_secs(config.auth_failure_window_secs),
+            config.auth_failure_max_addresses as usize,
         );
         let body_budget = Arc::new(BodyBudget::new(
             config.body_memory_limit_mib as usize * 1024 * 1024,
@@ -55,6 +58,7 @@ impl AppState {
             body_budget,
             archives: Arc::default(),
             baseline: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 

@@ -96,6 +96,16 @@ impl Maps {
     }
 }
 
+/// How many keys are in each state (for the metrics).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCounts {
+    pub active: u64,
+    pub expired: u64,
+    pub revoked: u64,
+    /// Active, and expiring before the horizon asked for.
+    pub expiring: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct AuthIndex {
     maps: RwLock<Maps>,
@@ -196,6 +206,26 @@ impl AuthIndex {
                 e.last_used_stored.fetch_max(*at, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Keys by status as of `now_ms` (Unix ms), and the active ones that
+    /// expire by `soon_ms`. One pass over the index, no database.
+    pub fn counts(&self, now_ms: i64, soon_ms: i64) -> KeyCounts {
+        let mut c = KeyCounts::default();
+        for e in self.read().by_id.values() {
+            match e.expires_at {
+                _ if e.revoked => c.revoked += 1,
+                Some(at) if now_ms >= at => c.expired += 1,
+                Some(at) => {
+                    c.active += 1;
+                    if at <= soon_ms {
+                        c.expiring += 1;
+                    }
+                }
+                None => c.active += 1,
+            }
+        }
+        c
     }
 
     pub fn len(&self) -> usize {

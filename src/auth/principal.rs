@@ -20,7 +20,9 @@ use super::rate_limit::FailureLimiter;
 use crate::audit::Actor;
 use crate::crypto::{ApiKeyHasher, ApiKeyToken};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::client::ClientAddress;
 use crate::http::rules::{Requires, RouteRule};
+use crate::metrics::AuthFailure;
 use crate::state::AppState;
 use crate::types::PermissionSet;
 
@@ -47,6 +49,8 @@ pub struct Principal {
     key: Arc<KeyEntry>,
     /// What the route being called needs (set by `http::rules::guard`).
     route: RouteRule,
+    /// Where the request came from (the forwarded client behind trusted proxies).
+    client: Option<ClientAddress>,
 }
 
 pub fn unauthenticated() -> AppError {
@@ -99,13 +103,19 @@ impl Principal {
         self.key.guid
     }
 
-    /// Who history records as having made a change.
+    /// The address the request came from, as `http::client` resolved it.
+    pub fn client_address(&self) -> Option<ClientAddress> {
+        self.client
+    }
+
+    /// Who history records as having made a change, and from where.
     pub fn actor(&self) -> Actor {
         Actor::key(
             self.key.guid,
             &self.key.contact_first_name,
             &self.key.contact_last_name,
         )
+        .from_address(self.client.map(|c| c.ip))
     }
 
     /// For tests and tools that construct one directly.
@@ -116,7 +126,13 @@ impl Principal {
                 permission: None,
                 requires: Requires::None,
             },
+            client: None,
         }
+    }
+
+    pub fn with_client(mut self, client: ClientAddress) -> Self {
+        self.client = Some(client);
+        self
     }
 }
 
@@ -157,10 +173,18 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let auth = &state.auth;
     let hasher: &ApiKeyHasher = &state.keys.api_key_hasher;
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    // Set by `request_context` for every request; the peer is the fallback.
+    let client = req
+        .extensions()
+        .get::<ClientAddress>()
+        .copied()
+        .unwrap_or_else(|| ClientAddress {
+            ip: req
+                .peer_addr()
+                .map(|a| a.ip())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            https: false,
+        });
     let instant = Instant::now();
 
     let presented = presented_key(req);
@@ -183,7 +207,8 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     let entry = match (verified, entry) {
         (true, Some(entry)) => entry,
         _ => {
-            if let Some(retry) = auth.limiter.blocked(address, instant) {
+            if let Some(retry) = auth.limiter.failure(client.ip, instant) {
+                state.metrics.auth_failure(AuthFailure::RateLimited);
                 return Err(AppError::too_many_requests(
                     retry,
                     format!(
@@ -192,12 +217,13 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
                     ),
                 ));
             }
-            auth.limiter.record_failure(address, instant);
+            state.metrics.auth_failure(AuthFailure::Invalid);
             return Err(unauthenticated());
         }
     };
 
     if entry.revoked {
+        state.metrics.auth_failure(AuthFailure::Revoked);
         return Err(AppError::new(
             ErrorCode::KeyRevoked,
             format!(
@@ -211,6 +237,7 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     if let Some(expires_at) = entry.expires_at
         && now >= expires_at
     {
+        state.metrics.auth_failure(AuthFailure::Expired);
         return Err(AppError::new(
             ErrorCode::KeyExpired,
             format!(
@@ -221,6 +248,7 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         ));
     }
     if !entry.operator_active() {
+        state.metrics.auth_failure(AuthFailure::OperatorDeactivated);
         return Err(AppError::new(
             ErrorCode::OperatorDeactivated,
             "The operator this API key acts as is deactivated; an administrator can reactivate \
@@ -228,7 +256,7 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
         ));
     }
     entry.touch(now);
-    Ok(Principal::from_entry(entry))
+    Ok(Principal::from_entry(entry).with_client(client))
 }
 
 /// Handlers take the `Principal` that `http::rules::guard` authenticated for

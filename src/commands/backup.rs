@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::datadir;
-use crate::db::backup::{copy_database, open_source};
+use crate::db::backup::open_source;
 use crate::db::{ConnectionSettings, OpenError};
-use crate::fsutil;
 
 pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
     if config.dev {
@@ -44,21 +43,8 @@ pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
         other => CliError::failed(format!("cannot read the database: {other}")),
     })?;
 
-    fsutil::create_private_dir(&dir)
-        .map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
-    let written = (|| -> Result<(), String> {
-        copy_database(&source, &dir.join("coffre.db"), &settings)?;
-        keyring_file
-            .write_atomic(&dir.join("keyring.json"))
-            .map_err(|e| e.to_string())?;
-        fsutil::sync_dir(&dir).map_err(|e| e.to_string())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(CliError::failed(format!(
-            "backup failed, nothing was kept: {e}"
-        )));
-    }
+    datadir::write_backup(&source, &settings, &keyring_file, &dir)
+        .map_err(|e| CliError::failed(format!("backup failed, nothing was kept: {e}")))?;
     println!(
         "coffre: backup written to {} (coffre.db, keyring.json)",
         dir.display()

@@ -11,11 +11,17 @@ use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::datadir;
 use crate::db::Location;
+use crate::http::tls::Certificates;
 use crate::seed;
 use crate::startup::{Application, ServerOptions};
 use crate::state::AppState;
 
 pub fn run(config: Config) -> Result<(), CliError> {
+    // A certificate that cannot be served is found before the data dir is
+    // touched (`Application::build` loads it again for real).
+    if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
+        Certificates::load(cert, key).map_err(CliError::usage)?;
+    }
     let seed = match &config.seed {
         Some(_) if !config.dev => {
             return Err(CliError::usage(
@@ -64,9 +70,17 @@ pub fn run(config: Config) -> Result<(), CliError> {
             workers: config.workers,
             handle_signals: true,
         };
-        let app = Application::build(state, config.listen, options)
-            .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", config.listen)))?;
-        println!("coffre listening on http://{}", app.address());
+        let app = Application::build(state, config.listen, options).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                CliError::usage(e.to_string())
+            } else {
+                CliError::failed(format!("cannot listen on {}: {e}", config.listen))
+            }
+        })?;
+        if let Some(metrics) = app.metrics_address() {
+            println!("coffre metrics on http://{metrics}/metrics");
+        }
+        println!("coffre listening on {}", app.url());
         let _ = std::io::stdout().flush();
         app.run_until_stopped()
             .await

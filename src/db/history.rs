@@ -14,14 +14,16 @@ pub struct NewHistory<'a> {
     pub api_key_guid: Option<Guid>,
     pub contact_first_name: &'a str,
     pub contact_last_name: &'a str,
+    /// The client address of the request, as text; None for coffre itself.
+    pub client_address: Option<&'a str>,
     pub details: &'a str,
 }
 
 pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
     conn.execute(
         "INSERT INTO history (at, object_type, object_guid, related_guid, action, api_key_guid,
-                              contact_first_name, contact_last_name, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              contact_first_name, contact_last_name, details, client_address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         &[
             &h.at,
             &h.object_type,
@@ -32,6 +34,7 @@ pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
             &h.contact_first_name,
             &h.contact_last_name,
             &h.details,
+            &h.client_address,
         ],
     )?;
     Ok(())
@@ -49,10 +52,11 @@ pub struct HistoryRow {
     pub contact_first_name: String,
     pub contact_last_name: String,
     pub details: String,
+    pub client_address: Option<String>,
 }
 
 const SELECT: &str = "SELECT id, at, object_type, object_guid, related_guid, action, api_key_guid,
-    contact_first_name, contact_last_name, details FROM history";
+    contact_first_name, contact_last_name, details, client_address FROM history";
 
 fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
     Ok(HistoryRow {
@@ -66,6 +70,7 @@ fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
         contact_first_name: r.get(7)?,
         contact_last_name: r.get(8)?,
         details: r.get(9)?,
+        client_address: r.get(10)?,
     })
 }
 

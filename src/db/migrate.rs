@@ -5,7 +5,10 @@
 use rusqlite::Connection;
 
 /// Version N is `MIGRATIONS[N - 1]`, applied in its own transaction.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema.sql"),
+    include_str!("../../migrations/0002_history_client_address.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -33,7 +33,7 @@ pub use snapshot::Snapshot;
 pub use writer::JobError;
 
 use crate::types::Guid;
-pub use writer::AfterCommit;
+pub use writer::{AfterCommit, WriterSnapshot};
 
 use crate::config::Durability;
 use crate::crypto::SecretKey;
@@ -305,6 +305,38 @@ impl Database {
         E: JobError,
     {
         self.writer.write_blocking(f)
+    }
+
+    /// The writer's queue and group sizes, for the metrics.
+    pub fn writer_stats(&self) -> WriterSnapshot {
+        self.writer.stats()
+    }
+
+    /// Bytes the database takes: the file and its WAL on disk, or the pages
+    /// of an in-memory database (`conn` reads their count).
+    pub fn size_bytes(&self, conn: &Conn<'_>) -> DbResult<u64> {
+        match &self.location {
+            Location::File(path) => {
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                let len = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+                Ok(len(path) + len(std::path::Path::new(&wal)))
+            }
+            Location::Memory(_) => {
+                let bytes: i64 = conn.query_one(
+                    "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
+                    &[],
+                    |r| r.get(0),
+                )?;
+                Ok(bytes.max(0) as u64)
+            }
+        }
+    }
+
+    /// How this database's connections are opened (a backup's copy is
+    /// opened the same way).
+    pub fn settings(&self) -> &ConnectionSettings {
+        &self.settings
     }
 
     /// A fresh keyed connection (for `backup`, which must not share the pool's).

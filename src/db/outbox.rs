@@ -74,3 +74,11 @@ pub fn list(
         from_row,
     )
 }
+
+/// Messages per delivery status, for the metrics (`coffre_outbox_messages`).
+/// The outbox has no status column yet — nothing sends it — so every message
+/// counts as `Pending`; mail delivery extends this with its own statuses.
+pub fn count_by_status(conn: &Conn<'_>) -> DbResult<Vec<(String, i64)>> {
+    let pending: i64 = conn.query_one("SELECT count(*) FROM outbox", &[], |r| r.get(0))?;
+    Ok(vec![("Pending".to_string(), pending)])
+}

@@ -13,8 +13,9 @@
 //! (restoring a snapshot): `exclusive` runs one between two groups.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
@@ -68,6 +69,57 @@ impl AfterCommit {
 pub struct Writer {
     sender: Mutex<Option<mpsc::Sender<Task>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<WriterStats>,
+}
+
+/// Upper bounds of the group-size buckets (jobs per commit).
+pub const BATCH_BOUNDS: [u64; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024];
+
+/// What the writer has done, for the metrics: counted with relaxed atomics,
+/// never a lock on the writer's path.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Jobs submitted and not yet taken by the writer thread.
+    queued: AtomicUsize,
+    /// Groups by size: `batches[i]` counts groups of at most
+    /// `BATCH_BOUNDS[i]` jobs (and more than the bound before); the last
+    /// slot counts larger groups.
+    batches: [AtomicU64; BATCH_BOUNDS.len() + 1],
+    jobs: AtomicU64,
+}
+
+/// A consistent-enough copy of `WriterStats`.
+#[derive(Debug, Clone, Default)]
+pub struct WriterSnapshot {
+    pub queued: usize,
+    /// Groups per bucket of `BATCH_BOUNDS`, then the overflow.
+    pub batches: Vec<u64>,
+    /// Jobs in all groups (the histogram's sum).
+    pub jobs: u64,
+}
+
+impl WriterStats {
+    fn group(&self, size: usize) {
+        let size = size as u64;
+        let slot = BATCH_BOUNDS
+            .iter()
+            .position(|&b| size <= b)
+            .unwrap_or(BATCH_BOUNDS.len());
+        self.batches[slot].fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(size, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> WriterSnapshot {
+        WriterSnapshot {
+            queued: self.queued.load(Ordering::Relaxed),
+            batches: self
+                .batches
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
+            jobs: self.jobs.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Why a job's writes were not kept although it succeeded.
@@ -79,13 +131,20 @@ enum Lost {
 impl Writer {
     pub fn start(conn: Connection, group_commit_max: usize) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Task>();
+        let stats = Arc::new(WriterStats::default());
+        let loop_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("coffre-writer".into())
-            .spawn(move || writer_loop(conn, receiver, group_commit_max.max(1)))?;
+            .spawn(move || writer_loop(conn, receiver, group_commit_max.max(1), &loop_stats))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            stats,
         })
+    }
+
+    pub fn stats(&self) -> WriterSnapshot {
+        self.stats.snapshot()
     }
 
     fn submit<E: JobError>(&self, task: Task) -> Result<(), E> {
@@ -94,9 +153,13 @@ impl Writer {
             .lock()
             .map_err(|_| E::writer_failure("writer lock poisoned"))?;
         match guard.as_ref() {
-            Some(sender) => sender
-                .send(task)
-                .map_err(|_| E::writer_failure("writer thread stopped")),
+            Some(sender) => {
+                self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                sender.send(task).map_err(|_| {
+                    self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                    E::writer_failure("writer thread stopped")
+                })
+            }
             None => Err(E::writer_failure("the database is shutting down")),
         }
     }
@@ -201,20 +264,29 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Task>, max: usize) {
-    let mut next = receiver.recv().ok();
+fn writer_loop(
+    mut conn: Connection,
+    receiver: mpsc::Receiver<Task>,
+    max: usize,
+    stats: &WriterStats,
+) {
+    let take = |task: Task| {
+        stats.queued.fetch_sub(1, Ordering::Relaxed);
+        task
+    };
+    let mut next = receiver.recv().ok().map(take);
     while let Some(task) = next.take() {
         let first = match task {
             Task::Exclusive(f) => {
                 run_exclusive(&mut conn, f);
-                next = receiver.recv().ok();
+                next = receiver.recv().ok().map(take);
                 continue;
             }
             Task::Job(job) => job,
         };
         let mut batch = vec![first];
         while batch.len() < max {
-            match receiver.try_recv() {
+            match receiver.try_recv().map(take) {
                 Ok(Task::Job(job)) => batch.push(job),
                 // It waits for this group, then runs alone.
                 Ok(exclusive) => {
@@ -224,9 +296,10 @@ fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Task>, max: usize)
                 Err(_) => break,
             }
         }
+        stats.group(batch.len());
         run_batch(&conn, batch);
         if next.is_none() {
-            next = receiver.recv().ok();
+            next = receiver.recv().ok().map(take);
         }
     }
     log::debug!("writer: queue closed, connection closing");

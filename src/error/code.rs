@@ -37,6 +37,7 @@ error_codes! {
     // 400: the request is invalid; the message names the field and the rule.
     BadRequest = 400: "The request was refused as malformed",
     MalformedRequest = 400: "The request line or a header could not be parsed",
+    HttpsRequired = 400: "A plain HTTP request reached the HTTPS port",
     MalformedJson = 400: "The body is not one valid JSON value",
     BodyMissing = 400: "The body is empty",
     BodyUnreadable = 400: "The body could not be read",

@@ -55,6 +55,8 @@ struct Replacement {
 pub struct RewriteBareErrors<T> {
     io: T,
     replacement: Option<Replacement>,
+    /// Off for HTTP/2, whose binary frames never carry these HTTP/1 heads.
+    active: bool,
 }
 
 impl<T> RewriteBareErrors<T> {
@@ -62,6 +64,16 @@ impl<T> RewriteBareErrors<T> {
         Self {
             io,
             replacement: None,
+            active: true,
+        }
+    }
+
+    /// Leaves every byte alone (an HTTP/2 connection, which shares the IO
+    /// type with HTTP/1 ones on a TLS listener).
+    pub fn passthrough(io: T) -> Self {
+        Self {
+            active: false,
+            ..Self::new(io)
         }
     }
 
@@ -101,16 +113,23 @@ fn locate(buf: &[u8]) -> Option<(usize, usize, usize)> {
 }
 
 fn replacement_for(which: usize) -> Vec<u8> {
-    let (_, status, code, message) = BARE[which];
-    let id = uuid::Uuid::new_v4().to_string();
+    let (line, status, code, message) = BARE[which];
+    let reason = std::str::from_utf8(line)
+        .unwrap_or(" 400 Bad Request\r\n")
+        .trim();
+    let (id, bytes) = closing_response(reason, code, message);
     log::info!(
         "request {id}: answered {status} {} before routing",
         code.as_str()
     );
+    bytes
+}
+
+/// A whole HTTP/1.1 error response in our shape, with a fresh request id,
+/// that closes the connection. `reason` is the status line's "400 Bad Request".
+pub fn closing_response(reason: &str, code: ErrorCode, message: &str) -> (String, Vec<u8>) {
+    let id = uuid::Uuid::new_v4().to_string();
     let body = serde_json::to_vec(&ErrorBody::one(code, message)).unwrap_or_default();
-    let reason = std::str::from_utf8(BARE[which].0)
-        .unwrap_or(" 400 Bad Request\r\n")
-        .trim();
     let mut out = format!(
         "HTTP/1.1 {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          x-request-id: {id}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n\
@@ -119,7 +138,7 @@ fn replacement_for(which: usize) -> Vec<u8> {
     )
     .into_bytes();
     out.extend_from_slice(&body);
-    out
+    (id, out)
 }
 
 impl<T: AsyncWrite + Unpin> RewriteBareErrors<T> {
@@ -156,7 +175,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for RewriteBareErrors<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if this.replacement.is_none()
+        if this.active
+            && this.replacement.is_none()
             && let Some((start, head_len, which)) = locate(buf)
         {
             if start > 0 {

@@ -1,7 +1,9 @@
-//! The middleware every response passes through: a request id (also in the
-//! log line of any 5xx), the security headers of SPEC §9, our JSON error shape
-//! even for errors actix produces itself (405, …), and a panic guard so no
-//! panic ever reaches a client as a dropped connection.
+//! The middleware every response passes through: the client's address
+//! (`http::client`, behind trusted proxies the forwarded one), a request id
+//! (also in the log line of any 5xx), the security headers of SPEC §9, our
+//! JSON error shape even for errors actix produces itself (405, …), a panic
+//! guard so no panic ever reaches a client as a dropped connection, and the
+//! request's metrics.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -11,10 +13,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use futures_util::FutureExt;
 
 use crate::error::{AppError, ErrorBody, ErrorCode};
+use crate::http::client::{self, ClientAddress};
+use crate::metrics::{RoutePattern, UNMATCHED_ROUTE};
+use crate::state::AppState;
 
 /// The id of the current request, in the request's extensions.
 #[derive(Debug, Clone)]
@@ -43,7 +48,10 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let client = client_of(&req, state.as_ref().map(|s| s.get_ref()));
     req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(client);
     let method = req.method().clone();
     let path = req.path().to_string();
 
@@ -54,16 +62,17 @@ pub async fn request_context(
     let mut res = match outcome {
         Ok(Ok(res)) => res.map_into_boxed_body(),
         Ok(Err(e)) => {
-            log::error!("request {id}: {method} {path} failed in middleware: {e}");
+            log::error!("request {id}: {method} {path} from {client} failed in middleware: {e}");
             return Err(e);
         }
         Err(_) => {
-            log::error!("request {id}: {method} {path} panicked");
+            log::error!("request {id}: {method} {path} from {client} panicked");
             return Err(AppError::internal("handler panicked").into());
         }
     };
 
     let status = res.status();
+    let took = started.elapsed();
     if status.is_server_error() {
         let cause = res
             .response()
@@ -71,15 +80,23 @@ pub async fn request_context(
             .map(|e| e.to_string())
             .unwrap_or_default();
         log::error!(
-            "request {id}: {method} {path} -> {}: {cause}",
+            "request {id}: {method} {path} from {client} -> {}: {cause}",
             status.as_u16()
         );
     } else {
         log::debug!(
-            "request {id}: {method} {path} -> {} in {} us",
+            "request {id}: {method} {path} from {client} -> {} in {} us",
             status.as_u16(),
-            started.elapsed().as_micros()
+            took.as_micros()
         );
+    }
+    if let Some(state) = &state {
+        let route = res
+            .request()
+            .extensions()
+            .get::<RoutePattern>()
+            .map_or(UNMATCHED_ROUTE, |r| r.0);
+        state.metrics.request(route, &method, status.as_u16(), took);
     }
 
     if (status.is_client_error() || status.is_server_error()) && !is_json(&res) {
@@ -106,7 +123,33 @@ pub async fn request_context(
             HeaderValue::from_static("no-referrer"),
         );
     }
+    if client.https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     Ok(res)
+}
+
+/// The request's client: the TCP peer, or behind a trusted proxy the client
+/// it forwards for.
+fn client_of(req: &ServiceRequest, state: Option<&AppState>) -> ClientAddress {
+    let peer = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    match state {
+        Some(state) => client::resolve(
+            peer,
+            state.config.tls_cert_file.is_some(),
+            req.headers(),
+            &state.config.trusted_proxies,
+        ),
+        None => ClientAddress {
+            ip: peer.to_canonical(),
+            https: false,
+        },
+    }
 }
 
 fn is_json(res: &ServiceResponse<BoxBody>) -> bool {

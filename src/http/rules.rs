@@ -10,6 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
 use crate::auth::principal::authenticate;
+use crate::metrics::RoutePattern;
 use crate::types::Permission;
 
 /// The operator right an operation needs besides its permission (SPEC §3).
@@ -90,12 +91,15 @@ impl RouteRule {
 }
 
 /// Authenticates and checks the route's permission, then hands the
-/// `Principal` to the handler through the request's extensions.
+/// `Principal` to the handler through the request's extensions. Also marks
+/// the request with its route's declared path pattern, for the metrics.
 pub async fn guard(
     rule: RouteRule,
+    pattern: &'static str,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    req.extensions_mut().insert(RoutePattern(pattern));
     if rule.needs_key() {
         match authenticate(req.request()).and_then(|p| p.for_route(rule)) {
             Ok(principal) => {

@@ -39,6 +39,9 @@ pub struct HistoryEntry {
     pub api_key_guid: String,
     pub contact_first_name: String,
     pub contact_last_name: String,
+    /// The address the request came from (behind trusted proxies, the
+    /// forwarded client); empty for changes made by coffre itself.
+    pub client_address: String,
     /// Which fields changed (never their values).
     pub details: String,
 }
@@ -62,6 +65,7 @@ impl From<HistoryRow> for HistoryEntry {
             api_key_guid: r.api_key_guid.unwrap_or_default(),
             contact_first_name: r.contact_first_name,
             contact_last_name: r.contact_last_name,
+            client_address: r.client_address.unwrap_or_default(),
             details: r.details,
         }
     }

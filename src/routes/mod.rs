@@ -19,14 +19,17 @@ pub mod operators;
 pub mod outbox;
 pub mod sections;
 
+use std::sync::OnceLock;
+
 use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, error, web};
+use actix_web::{HttpMessage, HttpRequest, error, web};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
 
 use crate::error::{AppError, ErrorCode};
 use crate::http::body::{BodyCap, LARGE_BODY};
 use crate::http::rules::{Requires, RouteRule, guard};
+use crate::metrics::{RoutePattern, UNMATCHED_ROUTE};
 use crate::types::Permission;
 
 /// One declared operation.
@@ -183,6 +186,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev: bool) {
         if dev_only(path) && !dev {
             continue;
         }
+        let pattern = static_pattern(path);
         let mut allowed: Vec<String> = Vec::new();
         let mut large = false;
         let mut routes = Vec::new();
@@ -195,12 +199,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev: bool) {
             large |= d.large_body;
             let rule = d.rule;
             let route = (d.route)(web::method(method.clone()))
-                .wrap(from_fn(move |req, next| guard(rule, req, next)));
+                .wrap(from_fn(move |req, next| guard(rule, pattern, req, next)));
             routes.push(route);
         }
         let family = family_of(path);
         let rest = family.as_ref().map_or(path.as_str(), |f| &path[f.len()..]);
-        let mut resource = resource(rest.to_string(), allowed.join(", "));
+        let mut resource = resource(rest.to_string(), allowed.join(", "), pattern);
         if large {
             resource = resource.app_data(BodyCap(LARGE_BODY));
         }
@@ -236,11 +240,27 @@ fn family_of(path: &str) -> Option<String> {
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.
-pub(crate) fn resource(path: String, allowed: String) -> actix_web::Resource {
+pub(crate) fn resource(
+    path: String,
+    allowed: String,
+    pattern: &'static str,
+) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| {
         let allowed = allowed.clone();
+        req.extensions_mut().insert(RoutePattern(pattern));
         async move { method_not_allowed(&req, &allowed) }
     }))
+}
+
+/// The declared path pattern `path` is, with a lifetime that metrics labels
+/// can keep (the list is built once per process).
+fn static_pattern(path: &str) -> &'static str {
+    static PATTERNS: OnceLock<Vec<String>> = OnceLock::new();
+    PATTERNS
+        .get_or_init(|| generated().paths.paths.keys().cloned().collect())
+        .iter()
+        .find(|p| *p == path)
+        .map_or(UNMATCHED_ROUTE, String::as_str)
 }
 
 fn method_not_allowed(req: &HttpRequest, allowed: &str) -> actix_web::HttpResponse {

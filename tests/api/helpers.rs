@@ -49,6 +49,8 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://HOST:PORT` of the metrics listener, when `metrics_listen` is set.
+    pub metrics_address: Option<String>,
     /// The bootstrap key: every permission, operator in Administrators.
     pub admin_key: String,
     pub admin_key_guid: String,
@@ -131,10 +133,12 @@ impl TestAppBuilder {
         };
         let app = Application::build(state.clone(), config.listen, options).unwrap();
         let address = format!("http://{}", app.address());
+        let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            metrics_address,
             admin_key: boot.key.to_string(),
             admin_key_guid: boot.api_key_guid.to_string(),
             client: reqwest::Client::builder()
@@ -343,11 +347,13 @@ impl TestApp {
         )
         .unwrap();
         let address = format!("http://{}", app.address());
+        let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         // The bootstrap key survives the restart: it is in the database.
         TestApp {
             address,
+            metrics_address,
             admin_key,
             admin_key_guid,
             client: reqwest::Client::builder()
@@ -598,4 +604,61 @@ pub fn pfx_base64(password: &str, legacy: bool) -> String {
         _ => panic!("no acme-client archive for {password:?}: add it to tests/fixtures/make.sh"),
     };
     base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+/// A test step that needs a tool this machine lacks: skipped with the reason
+/// printed, except where `COFFRE_REQUIRE_TOOLS` is set (`.ci/run` sets it),
+/// where a missing tool fails the test instead.
+pub fn skip_without_tool(reason: &str) {
+    if std::env::var_os("COFFRE_REQUIRE_TOOLS").is_some() {
+        panic!("COFFRE_REQUIRE_TOOLS is set and {reason}");
+    }
+    println!("SKIPPED: {reason}");
+}
+
+/// A request to a server process with `key` as a bearer token, read whole.
+pub async fn call(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    key: &str,
+    body: Option<Value>,
+) -> Res {
+    let mut req = client.request(method, url).bearer_auth(key);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+/// Creates a section and, in it, a credential set holding `password`, on a
+/// server process; returns the item's GUID.
+pub async fn create_credential(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    key: &str,
+    password: &str,
+) -> String {
+    let section = call(
+        client,
+        Method::POST,
+        &server.url("/v4/VaultSection"),
+        key,
+        Some(json!({"Name": format!("section {}", uuid::Uuid::new_v4())})),
+    )
+    .await
+    .expect(201)
+    .guid("VaultSectionGuid");
+    call(
+        client,
+        Method::POST,
+        &server.url("/v4/VaultItem"),
+        key,
+        Some(json!({"Name": "Shop login", "VaultSectionGuid": section,
+                    "VaultItemType": "CredentialSet", "UserName": "ada",
+                    "Password": password})),
+    )
+    .await
+    .expect(201)
+    .guid("VaultItemGuid")
 }

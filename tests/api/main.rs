@@ -3,21 +3,28 @@
 
 mod helpers;
 mod pfx_forge;
+mod tls_client;
 
 mod api_keys;
 mod auth;
+mod backups;
 mod bad_input;
 mod cli;
 mod compat;
 mod crash;
+mod deploy;
 mod docs;
 mod expiry;
 mod harness;
 mod health;
 mod limits;
+mod logging;
+mod metrics;
 mod permissions;
 mod principals;
+mod proxies;
 mod seed;
 mod storage;
+mod tls;
 mod vault_items;
 mod vault_sections;
