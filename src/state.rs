@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::session::Sessions;
 use crate::auth::{AuthIndex, Authenticator};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// `--dev`: the database right after start, which a reset returns to.
     pub baseline: Arc<OnceLock<Snapshot>>,
     pub metrics: Arc<Metrics>,
+    /// The console's sessions (in memory: a restart signs everyone out).
+    pub sessions: Arc<Sessions>,
 }
 
 impl AppState {
@@ -48,6 +51,10 @@ impl AppState {
         let body_budget = Arc::new(BodyBudget::new(
             config.body_memory_limit_mib as usize * 1024 * 1024,
         ));
+        let sessions = Arc::new(Sessions::new(
+            config.session_idle_timeout_mins,
+            config.session_lifetime_hours,
+        ));
         Ok(AppState {
             db,
             keys,
@@ -59,6 +66,7 @@ impl AppState {
             archives: Arc::default(),
             baseline: Arc::default(),
             metrics: Arc::default(),
+            sessions,
         })
     }
 
@@ -72,8 +80,9 @@ impl AppState {
 
     /// Returns everything to the baseline (`POST /v4/Dev/Reset`): the
     /// database, the key index that follows it (and the LastUsedAt values
-    /// it held), the clock (real time again), the sweeper's memory and the
-    /// failed-authentication limiter. Then sweeps, as at start.
+    /// it held), the clock (real time again), the sweeper's memory, the
+    /// failed-authentication limiter and the console's sessions. Then
+    /// sweeps, as at start.
     pub async fn reset_to_baseline(&self) -> AppResult<()> {
         let snapshot = self.baseline.get().cloned().ok_or_else(|| {
             AppError::internal("no baseline to reset to: the server was not started with --dev")
@@ -90,6 +99,7 @@ impl AppState {
                     .await?;
                 self.clock.reset();
                 self.auth.limiter.clear();
+                self.sessions.clear();
                 Ok::<_, AppError>(())
             })
             .await?;

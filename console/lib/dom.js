@@ -1,6 +1,6 @@
 // Building the page. Every string from the server or the user goes in as a
 // text node or an attribute value, never as markup: `h` has no way to parse
-// HTML, and nothing in the console assigns innerHTML.
+// HTML, and nothing in the console hands a string to the HTML parser.
 
 let counter = 0;
 

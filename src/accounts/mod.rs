@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod bootstrap;
 pub mod groups;
 pub mod operators;
+pub mod sessions;
 
 use crate::db::DbError;
 use crate::error::{AppError, AppResult, ErrorCode};

@@ -258,8 +258,15 @@ pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> 
     }
     history(w, guid, "Updated", audit::fields_changed(&changed))?;
     if before.is_active != row.is_active {
-        let (index, id, active) = (w.state.auth.index.clone(), row.id, row.is_active);
-        w.after_commit(move || index.set_operator_active(id, active))?;
+        let (index, sessions) = (w.state.auth.index.clone(), w.state.sessions.clone());
+        let (id, active) = (row.id, row.is_active);
+        w.after_commit(move || {
+            index.set_operator_active(id, active);
+            // Its keys' console sessions end for good, not just while inactive.
+            if !active {
+                sessions.end_for_operator(id);
+            }
+        })?;
     }
     Ok(())
 }

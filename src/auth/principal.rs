@@ -91,6 +91,11 @@ impl Principal {
         self.key.permissions
     }
 
+    /// The credential behind the request, as the index holds it.
+    pub fn credential(&self) -> &Arc<KeyEntry> {
+        &self.key
+    }
+
     pub fn operator_id(&self) -> i64 {
         self.key.operator_id
     }
@@ -167,15 +172,10 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
     }
 }
 
-pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("application state missing"))?;
-    let auth = &state.auth;
-    let hasher: &ApiKeyHasher = &state.keys.api_key_hasher;
-    // Set by `request_context` for every request; the peer is the fallback.
-    let client = req
-        .extensions()
+/// Where the request came from: set by `request_context` for every
+/// request; the peer is the fallback.
+pub fn client_of(req: &HttpRequest) -> ClientAddress {
+    req.extensions()
         .get::<ClientAddress>()
         .copied()
         .unwrap_or_else(|| ClientAddress {
@@ -184,11 +184,33 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
                 .map(|a| a.ip())
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             https: false,
-        });
+        })
+}
+
+/// The caller of a request: by the key in its headers, or else by the
+/// console's session cookie (`auth::session`), or nobody (401).
+pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
+    let presented = presented_key(req);
+    if presented.is_none()
+        && let Some(cookie) = req.cookie(super::session::COOKIE)
+    {
+        return super::session::authenticate(req, cookie.value());
+    }
+    authenticate_key(req, presented.as_deref())
+}
+
+/// The caller presenting `presented` as its API key (from a header, or the
+/// body of the console's sign-in). Failures count toward the limiter.
+pub fn authenticate_key(req: &HttpRequest, presented: Option<&str>) -> AppResult<Principal> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let auth = &state.auth;
+    let hasher: &ApiKeyHasher = &state.keys.api_key_hasher;
+    let client = client_of(req);
     let instant = Instant::now();
 
-    let presented = presented_key(req);
-    let token = presented.as_deref().and_then(ApiKeyToken::parse);
+    let token = presented.and_then(ApiKeyToken::parse);
     let entry = token.as_ref().and_then(|t| auth.index.get(t.lookup_id()));
     let verified = match (&token, &entry) {
         (Some(token), Some(entry)) => hasher.verify(token, &entry.secret_hash),

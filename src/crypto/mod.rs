@@ -1,12 +1,13 @@
 //! Every piece of key material lives here and never leaves as raw bytes except
 //! through `SecretKey::expose`: the keyring (passphrase → Argon2id → KEK → data
-//! key), the keys HKDF derives from the data key, field sealing and API-key hashing.
+//! key), the keys HKDF derives from the data key, field sealing, API-key hashing and console session ids.
 
 pub mod api_key;
 pub mod kdf;
 pub mod keyring;
 pub mod seal;
 pub mod secret;
+pub mod session;
 
 pub use api_key::{ApiKeyHasher, ApiKeyToken};
 pub use kdf::KdfParams;

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod operators;
 pub mod outbox;
 pub mod sections;
+pub mod session;
 
 use std::sync::OnceLock;
 
@@ -74,6 +75,11 @@ api! {
     health::health                      => none, None;
     openapi::openapi_json               => none, None;
     openapi::docs_page                  => none, None;
+
+    // The web console's sign-in: public, checking the key itself.
+    session::sign_in                    => none, None;
+    session::current_session            => none, Authenticated;
+    session::sign_out                   => none, None;
 
     items::list_items                   => ITEM_READ, Filtered;
     items::get_item                     => ITEM_READ, ViewVaultSection;
