@@ -109,6 +109,7 @@ async function showSignIn(message) {
 
 function signedIn(info) {
   session = info;
+  clear(main).append(h('p', { class: 'muted', text: 'Loading\u2026' }));
   bar.hidden = false;
   who.textContent = `${info.Name} · ${info.MaskedKey}`;
   const { page } = parseHash();

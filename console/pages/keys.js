@@ -19,8 +19,10 @@ function permissionPicker(selected) {
   const boxes = new Map();
   const names = new Map(PERMISSIONS.map(([name, explicit]) => [name, explicit]));
   const actions = ACTIONS.filter((a) => OBJECTS.some((o) => names.has(`${o}.${a}`)));
+  // VaultSectionAuthorization may break at its words on a phone.
+  const words = (name) => name.split(/(?=[A-Z])/).flatMap((w, i) => (i ? [h('wbr'), w] : [w]));
   const rows = OBJECTS.map((object) => h('tr', {},
-    h('th', { scope: 'row', text: object }),
+    h('th', { scope: 'row' }, words(object)),
     actions.map((action) => {
       const name = `${object}.${action}`;
       if (!names.has(name)) return h('td', {});
