@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{KdfParams, SecretBytes};
+use crate::mail::SmtpUrl;
 
 /// Exit code 2 errors: bad usage or configuration.
 #[derive(Debug)]
@@ -41,6 +42,28 @@ pub enum Durability {
     /// `synchronous=NORMAL`: survives a killed process, but the last
     /// acknowledged writes may be lost on a power cut or OS crash.
     Normal,
+}
+
+/// How `smtp://` uses STARTTLS (`smtps://` is TLS from the first byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartTls {
+    /// Upgrade when the server offers it; send in clear otherwise, unless
+    /// there is a password to send (then it is required).
+    Opportunistic,
+    /// Never send without TLS.
+    Required,
+}
+
+/// Text that may hold a secret (a URL with a password): a redacted `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RedactedText(pub String);
+
+impl fmt::Debug for RedactedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Every option, as it may appear in the file or the environment. Each layer
@@ -81,6 +104,13 @@ pub struct ConfigLayer {
     pub backup_dir: Option<PathBuf>,
     pub backup_interval_hours: Option<u32>,
     pub backup_keep: Option<u32>,
+    pub smtp_url: Option<RedactedText>,
+    pub smtp_starttls: Option<StartTls>,
+    pub smtp_password_file: Option<PathBuf>,
+    pub mail_from: Option<String>,
+    pub mail_ca_file: Option<PathBuf>,
+    pub mail_retry_initial_secs: Option<u64>,
+    pub mail_max_attempts: Option<u32>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -127,6 +157,13 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("backup_dir", EnvKind::Text),
     ("backup_interval_hours", EnvKind::Int),
     ("backup_keep", EnvKind::Int),
+    ("smtp_url", EnvKind::Text),
+    ("smtp_starttls", EnvKind::Text),
+    ("smtp_password_file", EnvKind::Text),
+    ("mail_from", EnvKind::Text),
+    ("mail_ca_file", EnvKind::Text),
+    ("mail_retry_initial_secs", EnvKind::Int),
+    ("mail_max_attempts", EnvKind::Int),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -171,7 +208,14 @@ impl ConfigLayer {
             log_format,
             backup_dir,
             backup_interval_hours,
-            backup_keep
+            backup_keep,
+            smtp_url,
+            smtp_starttls,
+            smtp_password_file,
+            mail_from,
+            mail_ca_file,
+            mail_retry_initial_secs,
+            mail_max_attempts
         )
     }
 
@@ -290,6 +334,19 @@ pub struct Config {
     pub backup_interval_hours: u32,
     /// Scheduled backups kept; older ones are removed.
     pub backup_keep: u32,
+    /// Where the outbox is delivered; None: nothing is sent. The password
+    /// (from the URL or `smtp_password_file`) is inside, redacted in `Debug`.
+    pub smtp_url: Option<SmtpUrl>,
+    pub smtp_starttls: StartTls,
+    pub smtp_password_file: Option<PathBuf>,
+    /// The From of every e-mail, e.g. `coffre <coffre@example.com>`.
+    pub mail_from: Option<String>,
+    /// Trust only the certificates in this PEM file for the SMTP server.
+    pub mail_ca_file: Option<PathBuf>,
+    /// The first retry waits this long; each next one twice as long.
+    pub mail_retry_initial_secs: u64,
+    /// A message that failed this many times is `Failed`.
+    pub mail_max_attempts: u32,
 }
 
 /// Redacted: never prints the passphrase.
@@ -337,6 +394,13 @@ impl fmt::Debug for Config {
             .field("backup_dir", &self.backup_dir)
             .field("backup_interval_hours", &self.backup_interval_hours)
             .field("backup_keep", &self.backup_keep)
+            .field("smtp_url", &self.smtp_url)
+            .field("smtp_starttls", &self.smtp_starttls)
+            .field("smtp_password_file", &self.smtp_password_file)
+            .field("mail_from", &self.mail_from)
+            .field("mail_ca_file", &self.mail_ca_file)
+            .field("mail_retry_initial_secs", &self.mail_retry_initial_secs)
+            .field("mail_max_attempts", &self.mail_max_attempts)
             .finish()
     }
 }
@@ -376,6 +440,16 @@ impl Default for Config {
             backup_dir: None,
             backup_interval_hours: 24,
             backup_keep: 7,
+            smtp_url: None,
+            smtp_starttls: StartTls::Opportunistic,
+            smtp_password_file: None,
+            mail_from: None,
+            mail_ca_file: None,
+            mail_retry_initial_secs: 30,
+            // 30 s doubling: the 12th attempt comes ~17 h after the first, so
+            // a relay down overnight still gets every notice through within a
+            // day, and a 1-day reminder is not tried after the key expired.
+            mail_max_attempts: 12,
         }
     }
 }
@@ -438,6 +512,17 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
             None => d.trusted_proxies,
         };
+        let smtp_url = match &layer.smtp_url {
+            Some(text) => {
+                let mut url = SmtpUrl::parse(&text.0).map_err(ConfigError)?;
+                if let Some(path) = &layer.smtp_password_file {
+                    url.set_password(read_secret_file("smtp_password_file", path)?)
+                        .map_err(ConfigError)?;
+                }
+                Some(url)
+            }
+            None => None,
+        };
         let passphrase_file = layer.passphrase_file;
         let passphrase = match (env_passphrase, &passphrase_file) {
             (Some(p), _) => Some(p),
@@ -493,6 +578,15 @@ impl Config {
                 .backup_interval_hours
                 .unwrap_or(d.backup_interval_hours),
             backup_keep: layer.backup_keep.unwrap_or(d.backup_keep),
+            smtp_url,
+            smtp_starttls: layer.smtp_starttls.unwrap_or(d.smtp_starttls),
+            smtp_password_file: layer.smtp_password_file,
+            mail_from: layer.mail_from,
+            mail_ca_file: layer.mail_ca_file,
+            mail_retry_initial_secs: layer
+                .mail_retry_initial_secs
+                .unwrap_or(d.mail_retry_initial_secs),
+            mail_max_attempts: layer.mail_max_attempts.unwrap_or(d.mail_max_attempts),
         };
         config.validate()?;
         Ok(config)
@@ -640,6 +734,22 @@ impl Config {
                 ));
             }
         }
+        if !(1..=86_400).contains(&self.mail_retry_initial_secs) {
+            return fail("mail_retry_initial_secs must be between 1 and 86400".into());
+        }
+        if !(1..=100).contains(&self.mail_max_attempts) {
+            return fail("mail_max_attempts must be between 1 and 100".into());
+        }
+        if self.smtp_password_file.is_some() && self.smtp_url.is_none() {
+            return fail(
+                "smtp_password_file is set but smtp_url is not: give the server in smtp_url, \
+                 e.g. smtps://coffre@mail.example.com:465"
+                    .into(),
+            );
+        }
+        // Builds the sender once, so that every mistake (mail_from, the CA
+        // file) stops `serve` at start rather than the first e-mail.
+        crate::mail::Mailer::from_config(self)?;
         if let Some(p) = &self.passphrase
             && p.is_empty()
         {
@@ -679,22 +789,20 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, ConfigError> {
 }
 
 fn read_passphrase_file(path: &Path) -> Result<SecretBytes, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError(format!(
-            "cannot read passphrase_file {}: {e}",
-            path.display()
-        ))
-    })?;
+    read_secret_file("passphrase_file", path)
+}
+
+/// The first line of a file holding a secret (one trailing newline dropped).
+pub fn read_secret_file(option: &str, path: &Path) -> Result<SecretBytes, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {option} {}: {e}", path.display())))?;
     // One trailing newline is an editor's, not the passphrase's.
     let trimmed = text
         .strip_suffix('\n')
         .map(|t| t.strip_suffix('\r').unwrap_or(t))
         .unwrap_or(&text);
     if trimmed.is_empty() {
-        return Err(ConfigError(format!(
-            "passphrase_file {} is empty",
-            path.display()
-        )));
+        return Err(ConfigError(format!("{option} {} is empty", path.display())));
     }
     Ok(SecretBytes::from(trimmed.to_string()))
 }

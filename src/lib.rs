@@ -18,6 +18,7 @@ pub mod expiry;
 pub mod fsutil;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod routes;

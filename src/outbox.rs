@@ -1,6 +1,8 @@
 //! The outbox: e-mails waiting to be sent, written in the same transaction as
 //! the change they announce. A UNIQUE (key, kind, expiry instant, days before)
 //! makes every notice exactly once, however often and by whom the sweep runs.
+//! Each message shows its delivery (`mail::delivery`): status, attempts, the
+//! last error, when it was sent, its Message-ID, when it is tried next.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,7 +31,34 @@ impl MessageKind {
     }
 }
 
-/// A complete e-mail.
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum MessageStatus {
+    /// Not sent yet: waiting for its next attempt (or for `smtp_url` to be set).
+    Pending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Refused for good (a 5xx answer) or failed `mail_max_attempts` times.
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "Pending",
+            MessageStatus::Sent => "Sent",
+            MessageStatus::Failed => "Failed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<MessageStatus> {
+        [Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A complete e-mail and its delivery.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct OutboxMessage {
@@ -42,6 +71,19 @@ pub struct OutboxMessage {
     pub api_key_guid: Guid,
     #[schema(format = DateTime)]
     pub created_at: String,
+    pub status: MessageStatus,
+    /// Delivery attempts made so far.
+    pub attempts: u32,
+    /// Why the last attempt failed (never a credential); null once sent.
+    pub last_error: Option<String>,
+    /// When the SMTP server accepted it.
+    #[schema(format = DateTime)]
+    pub sent_at: Option<String>,
+    /// The Message-ID it was sent with, the same on every attempt; null before the first.
+    pub message_id: Option<String>,
+    /// When a Pending message is tried next (once `smtp_url` is set); null otherwise.
+    #[schema(format = DateTime)]
+    pub next_attempt_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -52,6 +94,10 @@ pub struct OutboxQuery {
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,
+    /// Only messages in this state: Pending, Sent or Failed.
+    #[serde(rename = "Status")]
+    #[param(rename = "Status", value_type = Option<MessageStatus>)]
+    pub status: Option<String>,
     /// Only messages written at or after this instant (RFC 3339).
     #[serde(rename = "Since")]
     #[param(rename = "Since", format = DateTime)]
@@ -64,6 +110,7 @@ pub struct OutboxQuery {
 
 pub struct Filter {
     kind: Option<&'static str>,
+    status: Option<MessageStatus>,
     since_ms: Option<i64>,
     limit: i64,
 }
@@ -72,6 +119,7 @@ impl Filter {
     pub fn all() -> Filter {
         Filter {
             kind: None,
+            status: None,
             since_ms: None,
             limit: i64::MAX,
         }
@@ -91,9 +139,19 @@ impl OutboxQuery {
                 ));
             }
         };
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(MessageStatus::parse(text).ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidQuery,
+                    "Status must be Pending, Sent or Failed.",
+                )
+            })?),
+        };
         let (since_ms, limit) = since_and_limit(self.since.as_deref(), self.limit)?;
         Ok(Filter {
             kind,
+            status,
             since_ms,
             limit,
         })
@@ -102,6 +160,8 @@ impl OutboxQuery {
 
 impl From<OutboxRow> for OutboxMessage {
     fn from(r: OutboxRow) -> Self {
+        // The CHECK constraint allows only these three.
+        let status = MessageStatus::parse(&r.status).unwrap_or(MessageStatus::Pending);
         OutboxMessage {
             outbox_message_guid: r.guid,
             to: r.to,
@@ -114,14 +174,26 @@ impl From<OutboxRow> for OutboxMessage {
                 MessageKind::ExpiryReminder
             },
             created_at: rfc3339(r.created_at),
+            status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            sent_at: r.sent_at.map(rfc3339),
+            message_id: r.message_id,
+            next_attempt_at: (status == MessageStatus::Pending).then(|| rfc3339(r.next_attempt_at)),
         }
     }
 }
 
 /// Newest first.
 pub fn list(conn: &Conn<'_>, f: &Filter) -> DbResult<Vec<OutboxMessage>> {
-    Ok(repo::list(conn, f.kind, f.since_ms, f.limit)?
-        .into_iter()
-        .map(OutboxMessage::from)
-        .collect())
+    Ok(repo::list(
+        conn,
+        f.kind,
+        f.status.map(MessageStatus::as_str),
+        f.since_ms,
+        f.limit,
+    )?
+    .into_iter()
+    .map(OutboxMessage::from)
+    .collect())
 }

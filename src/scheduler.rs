@@ -97,6 +97,9 @@ impl Sweeper {
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
         state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
+        if report.expired + report.reminded > 0 {
+            state.outbox_written.notify_one();
+        }
         log::info!(
             "expiry sweep at {}: {} key(s) expired, {} reminder(s) written",
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -353,6 +353,12 @@ impl Application {
                 stopped.clone(),
             )));
         }
+        if self.state.config.smtp_url.is_some() {
+            jobs.push(tokio::spawn(crate::mail::delivery_job(
+                self.state.clone(),
+                stopped.clone(),
+            )));
+        }
         if let Some(signals) = self.signals.take() {
             jobs.push(tokio::spawn(signals.watch(
                 self.stopper.clone(),

@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The console's sessions (in memory: a restart signs everyone out).
     pub sessions: Arc<Sessions>,
+    /// Told when the sweep has written e-mails, so the sender wakes for them.
+    pub outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             baseline: Arc::default(),
             metrics: Arc::default(),
             sessions,
+            outbox_written: Arc::default(),
         })
     }
 

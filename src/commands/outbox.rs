@@ -1,10 +1,11 @@
-//! `coffre outbox [--json]`: the e-mails written so far, newest first.
+//! `coffre outbox [--json]`: the e-mails written so far, newest first, with
+//! where each stands (Pending, Sent, Failed).
 
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::datadir;
 use crate::db::Location;
-use crate::outbox::{self, Filter};
+use crate::outbox::{self, Filter, MessageStatus, OutboxMessage};
 
 pub fn run(config: Config, json: bool) -> Result<(), CliError> {
     if config.dev {
@@ -36,9 +37,38 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
         );
         println!("To: {}", m.to);
         println!("Subject: {}", m.subject);
+        println!("Status: {}", delivery(m));
+        if let Some(id) = &m.message_id {
+            println!("Message-ID: {id}");
+        }
         println!();
         println!("{}", m.body.trim_end());
         println!("{}", "-".repeat(72));
     }
     Ok(())
+}
+
+/// One line: where the message stands and why.
+fn delivery(m: &OutboxMessage) -> String {
+    let attempts = match m.attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    let error = m
+        .last_error
+        .as_deref()
+        .map(|e| format!("; last error: {e}"))
+        .unwrap_or_default();
+    match m.status {
+        MessageStatus::Sent => format!(
+            "Sent at {} after {attempts}",
+            m.sent_at.as_deref().unwrap_or("?")
+        ),
+        MessageStatus::Failed => format!("Failed after {attempts}{error}"),
+        MessageStatus::Pending if m.attempts == 0 => "Pending (not tried yet)".to_string(),
+        MessageStatus::Pending => format!(
+            "Pending after {attempts}, next at {}{error}",
+            m.next_attempt_at.as_deref().unwrap_or("?")
+        ),
+    }
 }

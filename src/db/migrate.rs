@@ -8,6 +8,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("../../migrations/0002_history_client_address.sql"),
+    include_str!("../../migrations/0003_outbox_delivery.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -69,6 +70,30 @@ mod tests {
             )
             .unwrap();
         assert!(tables >= 10);
+    }
+
+    #[test]
+    fn outbox_messages_of_version_1_become_pending_and_due_when_written() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, to_address, subject, body, created_at)
+             VALUES ('G', 'KeyExpired', 'K', 5, 'a@example.com', 's', 'b', 1234)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 1);
+        let row: (String, i64, Option<String>, Option<i64>, i64) = conn
+            .query_row(
+                "SELECT status, attempts, last_error, sent_at, next_attempt_at FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("Pending".into(), 0, None, None, 1234));
+        let bad = conn.execute("UPDATE outbox SET status = 'Lost'", []);
+        assert!(bad.is_err(), "only Pending, Sent, Failed");
     }
 
     #[test]

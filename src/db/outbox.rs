@@ -1,6 +1,9 @@
 //! `outbox`: e-mails written in the same transaction as the change they
 //! announce. The UNIQUE (key, kind, expiry instant, days before) constraint
 //! makes every notice exactly once, whoever writes it and however often.
+//! Each message also carries its delivery state (`status`, `attempts`,
+//! `last_error`, `sent_at`, `message_id`, `next_attempt_at`), written by the
+//! SMTP sender (`mail::delivery`).
 
 use super::{Conn, DbResult, Row};
 use crate::types::Guid;
@@ -18,8 +21,8 @@ pub struct NewMessage<'a> {
 /// Writes the message unless this very notice exists already; true if written.
 pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<bool> {
     let written = conn.execute(
-        "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
          ON CONFLICT (api_key_guid, kind, expires_at, days_before) DO NOTHING",
         &[
             &Guid::new_random(),
@@ -38,6 +41,7 @@ pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<boo
 
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
+    pub id: i64,
     pub guid: Guid,
     pub to: String,
     pub subject: String,
@@ -45,17 +49,39 @@ pub struct OutboxRow {
     pub api_key_guid: Guid,
     pub kind: String,
     pub created_at: i64,
+    /// `Pending`, `Sent` or `Failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+    pub message_id: Option<String>,
+    pub next_attempt_at: i64,
+}
+
+/// The columns `from_row` reads, in its order.
+macro_rules! columns {
+    () => {
+        "id, guid, to_address, subject, body, api_key_guid, kind, created_at, \
+         status, attempts, last_error, sent_at, message_id, next_attempt_at"
+    };
 }
 
 fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
     Ok(OutboxRow {
-        guid: r.get(0)?,
-        to: r.get(1)?,
-        subject: r.get(2)?,
-        body: r.get(3)?,
-        api_key_guid: r.get(4)?,
-        kind: r.get(5)?,
-        created_at: r.get(6)?,
+        id: r.get(0)?,
+        guid: r.get(1)?,
+        to: r.get(2)?,
+        subject: r.get(3)?,
+        body: r.get(4)?,
+        api_key_guid: r.get(5)?,
+        kind: r.get(6)?,
+        created_at: r.get(7)?,
+        status: r.get(8)?,
+        attempts: r.get(9)?,
+        last_error: r.get(10)?,
+        sent_at: r.get(11)?,
+        message_id: r.get(12)?,
+        next_attempt_at: r.get(13)?,
     })
 }
 
@@ -63,22 +89,83 @@ fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
 pub fn list(
     conn: &Conn<'_>,
     kind: Option<&str>,
+    status: Option<&str>,
     since_ms: Option<i64>,
     limit: i64,
 ) -> DbResult<Vec<OutboxRow>> {
     conn.query_all(
-        "SELECT guid, to_address, subject, body, api_key_guid, kind, created_at FROM outbox
-         WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR created_at >= ?2)
-         ORDER BY id DESC LIMIT ?3",
-        &[&kind, &since_ms, &limit],
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox
+             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR created_at >= ?3)
+             ORDER BY id DESC LIMIT ?4"
+        ),
+        &[&kind, &status, &since_ms, &limit],
         from_row,
     )
 }
 
+/// Pending messages due at `now_ms`, longest waiting first.
+pub fn due(conn: &Conn<'_>, now_ms: i64, limit: i64) -> DbResult<Vec<OutboxRow>> {
+    conn.query_all(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox
+             WHERE status = 'Pending' AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at, id LIMIT ?2"
+        ),
+        &[&now_ms, &limit],
+        from_row,
+    )
+}
+
+/// When the next Pending message is due, if any.
+pub fn next_due(conn: &Conn<'_>) -> DbResult<Option<i64>> {
+    conn.query_one(
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'Pending'",
+        &[],
+        |r| r.get(0),
+    )
+}
+
+/// The server accepted the message. False if it was no longer Pending.
+pub fn mark_sent(conn: &Conn<'_>, id: i64, message_id: &str, now_ms: i64) -> DbResult<bool> {
+    let changed = conn.execute(
+        "UPDATE outbox SET status = 'Sent', attempts = attempts + 1, last_error = NULL,
+             sent_at = ?2, message_id = ?3
+         WHERE id = ?1 AND status = 'Pending'",
+        &[&id, &now_ms, &message_id],
+    )?;
+    Ok(changed == 1)
+}
+
+/// An attempt failed: tried again at `next_attempt_at`, or `Failed` for good.
+pub fn mark_attempt_failed(
+    conn: &Conn<'_>,
+    id: i64,
+    message_id: &str,
+    error: &str,
+    give_up: bool,
+    next_attempt_at: i64,
+) -> DbResult<bool> {
+    let status = if give_up { "Failed" } else { "Pending" };
+    let changed = conn.execute(
+        "UPDATE outbox SET status = ?2, attempts = attempts + 1, last_error = ?3,
+             message_id = ?4, next_attempt_at = ?5
+         WHERE id = ?1 AND status = 'Pending'",
+        &[&id, &status, &error, &message_id, &next_attempt_at],
+    )?;
+    Ok(changed == 1)
+}
+
 /// Messages per delivery status, for the metrics (`coffre_outbox_messages`).
-/// The outbox has no status column yet — nothing sends it — so every message
-/// counts as `Pending`; mail delivery extends this with its own statuses.
 pub fn count_by_status(conn: &Conn<'_>) -> DbResult<Vec<(String, i64)>> {
-    let pending: i64 = conn.query_one("SELECT count(*) FROM outbox", &[], |r| r.get(0))?;
-    Ok(vec![("Pending".to_string(), pending)])
+    conn.query_all(
+        "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }

@@ -196,7 +196,8 @@ async fn the_documented_restore_brings_back_the_data_on_the_real_binary() {
     // Scheduled backups on: the start-up one is taken at once.
     let mut second = serve(&data, Some(&backups));
     wait_for_log(&second, "scheduled backup written to");
-    assert_eq!(second.terminate(), 0);
+    let code = second.terminate();
+    assert_eq!(code, 0, "coffre exited with {code}:\n{}", second.stderr());
     let taken = backups_in(&backups);
     assert_eq!(taken.len(), 1);
 

@@ -6,16 +6,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn outbox(app: &TestApp, query: &str) -> Vec<Value> {
-    app.get(&format!("/v4/Outbox{query}"))
-        .await
-        .expect(200)
-        .body
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 /// A server whose clock only moves when the test says, without the background sweep.
 async fn quiet_app(now: &str) -> TestApp {
     app()
@@ -43,11 +33,11 @@ async fn the_midnight_sweep_writes_exactly_one_complete_expiry_e_mail() {
         .await
         .expect(401);
     assert_eq!(res.code(), "KeyExpired", "expired before the sweep ran");
-    assert!(outbox(&app, "?Kind=KeyExpired").await.is_empty());
+    assert!(app.outbox("?Kind=KeyExpired").await.is_empty());
 
     let report = app.sweep("2030-01-02T00:00:00Z").await;
     assert_eq!(report.expired, 1);
-    let mails = outbox(&app, "?Kind=KeyExpired").await;
+    let mails = app.outbox("?Kind=KeyExpired").await;
     assert_eq!(mails.len(), 1);
     let m = &mails[0];
     assert_eq!(m["To"], "ada@example.com");
@@ -90,9 +80,9 @@ async fn the_midnight_sweep_writes_exactly_one_complete_expiry_e_mail() {
     // Again, later: nothing new.
     assert!(app.sweep("2030-01-02T00:00:01Z").await.expired == 0);
     assert!(app.sweep("2030-01-09T00:00:00Z").await.expired == 0);
-    assert_eq!(outbox(&app, "?Kind=KeyExpired").await.len(), 1);
+    assert_eq!(app.outbox("?Kind=KeyExpired").await.len(), 1);
     assert_eq!(
-        outbox(&app, "?Kind=ExpiryReminder").await.len(),
+        app.outbox("?Kind=ExpiryReminder").await.len(),
         1,
         "the 1-day reminder of 23:59:59"
     );
@@ -132,7 +122,7 @@ async fn reminders_fire_seven_days_and_one_day_before() {
     );
     assert_eq!(reminders("2030-01-10T00:00:00Z").await, vec![1]);
     assert_eq!(app.sweep("2030-01-11T00:00:00Z").await.expired, 1);
-    let mails = outbox(&app, "").await;
+    let mails = app.outbox("").await;
     let subjects: Vec<&str> = mails
         .iter()
         .map(|m| m["Subject"].as_str().unwrap())
@@ -146,8 +136,8 @@ async fn reminders_fire_seven_days_and_one_day_before() {
         ]
     );
     assert!(mails.iter().all(|m| m["ApiKeyGuid"] == k.guid.as_str()));
-    assert_eq!(outbox(&app, "?Kind=ExpiryReminder").await.len(), 2);
-    assert_eq!(outbox(&app, "?Since=2030-01-10T00:00:00Z").await.len(), 2);
+    assert_eq!(app.outbox("?Kind=ExpiryReminder").await.len(), 2);
+    assert_eq!(app.outbox("?Since=2030-01-10T00:00:00Z").await.len(), 2);
     app.get("/v4/Outbox?Kind=Spam").await.expect(400);
 }
 
@@ -196,7 +186,7 @@ async fn extending_an_expired_key_arms_new_reminders_and_a_new_expiry_notice() {
     );
     assert_eq!(app.sweep("2030-01-21T00:00:00Z").await.expired, 1);
     assert_eq!(
-        outbox(&app, "?Kind=KeyExpired").await.len(),
+        app.outbox("?Kind=KeyExpired").await.len(),
         2,
         "one notice per expiry instant"
     );
@@ -214,12 +204,12 @@ async fn a_restart_after_three_missed_midnights_catches_up_with_one_e_mail_per_k
         .restart(at("2030-01-03T08:00:00Z"), |c| c.scheduler = true)
         .await;
     app.eventually("the start-up sweep", || async {
-        outbox(&app, "?Kind=KeyExpired").await.len() >= 3
+        app.outbox("?Kind=KeyExpired").await.len() >= 3
     })
     .await;
     // A second server start (or run) adds nothing.
     assert!(app.sweep("2030-01-03T08:00:01Z").await.expired == 0);
-    let mails = outbox(&app, "").await;
+    let mails = app.outbox("").await;
     assert_eq!(mails.len(), 3);
     let mut to: Vec<String> = mails
         .iter()
@@ -254,7 +244,7 @@ async fn a_notice_already_written_is_never_written_again() {
         .unwrap();
     let report = app.sweep("2030-01-02T00:00:00Z").await;
     assert!(report.expired == 0, "no second e-mail");
-    assert_eq!(outbox(&app, "").await.len(), 1);
+    assert_eq!(app.outbox("").await.len(), 1);
     assert_eq!(
         app.get(&format!("/v4/ApiKey/{}", k.guid)).await.body["Status"],
         "Expired"
@@ -290,7 +280,7 @@ async fn concurrent_sweeps_in_several_processes_write_no_duplicate() {
             .count();
     }
     assert_eq!(reported, 40, "each expiry reported by exactly one sweeper");
-    let mails = outbox(&app, "").await;
+    let mails = app.outbox("").await;
     assert_eq!(mails.len(), 40);
     let mut keys: Vec<&str> = mails
         .iter()
@@ -352,64 +342,50 @@ async fn the_dev_clock_moves_expiry_and_runs_the_sweep_in_any_time_zone() {
             .args(["--dev", "--listen", "127.0.0.1:0", "serve"]);
         let server = ServerProcess::start(cmd);
         let boot = server.bootstrap_key();
-        let client = reqwest::Client::new();
-        let call = |method: Method, path: &str, key: &str, body: Option<Value>| {
-            let mut req = client.request(method, server.url(path)).bearer_auth(key);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            req.send()
-        };
-        read(
-            call(
+        server
+            .call(
                 Method::PUT,
                 "/v4/Dev/Clock",
                 &boot,
                 Some(json!({"Now": "2029-12-31T12:00:00Z"})),
             )
             .await
-            .unwrap(),
-        )
-        .await
-        .expect(200);
-        let k = read(call(Method::POST, "/v4/ApiKey", &boot, Some(json!({"Name": "tz", "ContactLogin": "tz", "ContactEmail": "tz@example.com",
-            "ExpirationDate": "2030-01-01", "EnablePermissions": true, "Permissions": ["ApiKey.Read"]}))).await.unwrap()).await.expect(201);
+            .expect(200);
+        let k = server.call(Method::POST, "/v4/ApiKey", &boot, Some(json!({"Name": "tz", "ContactLogin": "tz", "ContactEmail": "tz@example.com",
+            "ExpirationDate": "2030-01-01", "EnablePermissions": true, "Permissions": ["ApiKey.Read"]}))).await.expect(201);
         let key = k.guid("Key");
-        let clock = read(
-            call(
+        let clock = server
+            .call(
                 Method::PUT,
                 "/v4/Dev/Clock",
                 &boot,
                 Some(json!({"Now": "2030-01-01T23:59:58Z"})),
             )
             .await
-            .unwrap(),
-        )
-        .await
-        .expect(200);
+            .expect(200);
         assert_eq!(clock.body["IsRealTime"], false);
         // The operator of `key` is not an administrator: 403 (not 401) proves the key still works.
-        read(call(Method::GET, "/v4/ApiKey", &key, None).await.unwrap())
+        server
+            .call(Method::GET, "/v4/ApiKey", &key, None)
             .await
             .expect(403);
-        read(
-            call(
+        server
+            .call(
                 Method::PUT,
                 "/v4/Dev/Clock",
                 &boot,
                 Some(json!({"Now": "2030-01-02T00:00:00Z"})),
             )
             .await
-            .unwrap(),
-        )
-        .await
-        .expect(200);
-        let res = read(call(Method::GET, "/v4/ApiKey", &key, None).await.unwrap())
+            .expect(200);
+        let res = server
+            .call(Method::GET, "/v4/ApiKey", &key, None)
             .await
             .expect(401);
         assert_eq!(res.code(), "KeyExpired", "{zone}");
         // The midnight was swept before the PUT answered.
-        let mails = read(call(Method::GET, "/v4/Outbox", &boot, None).await.unwrap())
+        let mails = server
+            .call(Method::GET, "/v4/Outbox", &boot, None)
             .await
             .expect(200);
         assert_eq!(
@@ -418,26 +394,20 @@ async fn the_dev_clock_moves_expiry_and_runs_the_sweep_in_any_time_zone() {
             "{zone}: the 1-day reminder and the expiry: {}",
             mails.text
         );
-        let reset = read(
-            call(Method::DELETE, "/v4/Dev/Clock", &boot, None)
-                .await
-                .unwrap(),
-        )
-        .await
-        .expect(200);
+        let reset = server
+            .call(Method::DELETE, "/v4/Dev/Clock", &boot, None)
+            .await
+            .expect(200);
         assert_eq!(reset.body["IsRealTime"], true);
-        let res = read(
-            call(
+        let res = server
+            .call(
                 Method::PUT,
                 "/v4/Dev/Clock",
                 &boot,
                 Some(json!({"Now": "tomorrow"})),
             )
             .await
-            .unwrap(),
-        )
-        .await
-        .expect(400);
+            .expect(400);
         assert_eq!(res.code(), "InvalidDateTime");
     }
 }

@@ -253,6 +253,17 @@ impl TestApp {
         self.send(&self.admin_key, Method::DELETE, path, None).await
     }
 
+    /// The outbox, newest first; `query` is e.g. `?Kind=KeyExpired` or "".
+    pub async fn outbox(&self, query: &str) -> Vec<Value> {
+        self.get(&format!("/v4/Outbox{query}"))
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// Creates an API key (as the bootstrap key); `extra` overrides the defaults.
     pub async fn create_key(&self, extra: Value) -> ApiKeyHandle {
         let n = uuid::Uuid::new_v4().simple().to_string();
@@ -472,6 +483,17 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A request carrying `key` as a bearer token, read whole.
+    pub async fn call(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Res {
+        let mut req = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
     }
 
     /// The bootstrap key printed before the listening line (a new data dir or --dev).
