@@ -443,3 +443,24 @@ def test_the_first_load_is_small_and_accepts_input_quickly(browser, coffre):
           f"median, {max(ready):.0f} ms max (navigation start to focused field)")
     assert max(sizes) < 150 * 1024
     assert statistics.median(ready) < 2000
+
+
+def test_the_outbox_reads_like_a_mail_client_with_each_messages_delivery(console, coffre):
+    # The dev clock past the Ops key's date: a reminder, then the expiry notice.
+    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
+    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
+    page = console.sign_in()
+    page.get_by_role("link", name="Outbox").click()
+    messages = page.get_by_role("list", name=re.compile("2 messages"))
+    expect(messages.get_by_role("link")).to_have_count(2)
+    # The newest is open: its headers, its plain-text body, its delivery.
+    message = page.get_by_role("article")
+    expect(message.get_by_role("heading")).to_have_text('Your coffre API key "Ops" has expired')
+    expect(message).to_contain_text("ops@example.com")
+    expect(message).to_contain_text("Hello Ada Lovelace")
+    expect(message).to_contain_text("Pending")
+    messages.get_by_role("link", name=re.compile("expires within 7 days")).click()
+    expect(page.get_by_role("article").get_by_role("heading")).to_contain_text("expires within 7 days")
+    page.get_by_label("Delivery").select_option("Sent")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No messages.")).to_be_visible()
