@@ -9,8 +9,8 @@
 //! This server's origin is the scheme the client used (`https` when the
 //! request came over TLS, directly or through a trusted proxy:
 //! `ClientAddress`) and the `Host` the client addressed. Behind a proxy,
-//! the proxy must pass the client's `Host` on (nginx: `proxy_set_header
-//! Host $host`).
+//! the proxy must pass the client's `Host` on, port included (nginx:
+//! `proxy_set_header Host $http_host`; `$host` drops the port).
 
 use actix_web::HttpRequest;
 use actix_web::http::header;

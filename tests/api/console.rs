@@ -786,3 +786,50 @@ async fn the_cookie_is_secure_over_tls_and_from_a_trusted_https_proxy_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn behind_a_real_nginx_the_console_signs_in_and_changes_from_the_proxys_origin() {
+    use crate::proxies::{nginx_binary, start_nginx};
+    let Some(binary) = nginx_binary() else {
+        skip_without_tool("nginx is not installed (apt-get install nginx-light; .ci/run does)");
+        return;
+    };
+    let app = app()
+        .config(|c| c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+        .spawn()
+        .await;
+    let nginx = start_nginx(&binary, &app.address);
+    let front = format!("http://127.0.0.1:{}", nginx.port);
+    let page = read(app.client.get(format!("{front}/")).send().await.unwrap())
+        .await
+        .expect(200);
+    assert_eq!(page.headers["content-security-policy"], CSP);
+    let res = read(
+        app.client
+            .post(format!("{front}/v4/Session"))
+            .header("Origin", &front)
+            .json(&json!({"ApiKey": app.admin_key}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(201);
+    let cookie = cookie_of(&res);
+    let change = |origin: String| {
+        let req = app
+            .client
+            .post(format!("{front}/v4/VaultSection"))
+            .header("Cookie", format!("coffre_session={cookie}"))
+            .header("Origin", origin)
+            .json(&json!({"Name": "through nginx"}));
+        async move { read(req.send().await.unwrap()).await }
+    };
+    // The page's origin is the proxy's, which nginx passes on as Host.
+    change(front.clone()).await.expect(201);
+    let res = change(app.address.clone()).await;
+    assert_eq!(
+        res.status, 403,
+        "coffre's own address is not the page's origin here"
+    );
+}
