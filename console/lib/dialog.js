@@ -98,7 +98,8 @@ export function formDialog({ title, fields, submitLabel = 'Save', submit, wide =
     error.hidden = true;
     try {
       const result = await submit(form);
-      d.close(result === undefined ? true : result);
+      // A 204 answers null: still a success.
+      d.close(result === undefined || result === null ? true : result);
     } catch (err) {
       error.textContent = err && err.message ? err.message : String(err);
       error.hidden = false;

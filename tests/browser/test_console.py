@@ -116,6 +116,19 @@ def test_a_new_key_is_shown_once_copied_and_works_against_the_api(console, coffr
     expect(row).to_contain_text(key[:11])
     expect(row).not_to_contain_text(key[20:])
 
+    # Edit: the form holds what the key has; the login, write-only, may stay empty.
+    row.get_by_role("button", name="Edit").click()
+    edit = page.get_by_role("dialog", name="Edit API key")
+    expect(edit.get_by_label("Name", exact=True)).to_have_value("Supplier feed")
+    expect(edit.get_by_label("Contact login")).to_have_value("")
+    expect(edit.get_by_role("checkbox", name="VaultItem.Read", exact=True)).to_be_checked()
+    edit.get_by_label("Name", exact=True).fill("Supplier feed (prices)")
+    edit.get_by_role("checkbox", name="VaultItem.Read", exact=True).uncheck()
+    edit.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("row").filter(has_text="Supplier feed (prices)")).to_be_visible()
+    status, _ = api(coffre, "GET", "/v4/VaultItem", key=copied)
+    assert status == 403, "VaultItem.Read was taken away"
+
 
 def test_a_section_a_credential_set_a_grant_a_reveal_and_an_edit_that_keeps_the_password(console, coffre):
     page = console.sign_in()
@@ -464,3 +477,61 @@ def test_the_outbox_reads_like_a_mail_client_with_each_messages_delivery(console
     page.get_by_label("Delivery").select_option("Sent")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("No messages.")).to_be_visible()
+
+
+def test_usage_is_shown_and_an_item_in_use_cannot_be_deleted(console, coffre):
+    for name in ["checkout flow", "login flow"]:
+        status, _ = api(coffre, "POST", f"/v4/VaultItem/{SHOP_LOGIN}/Usage",
+                        {"ConsumerType": "monitor", "ConsumerName": name})
+        assert status == 201
+    page = console.sign_in()
+    page.goto(f"/#/vault/{WEB_SHOP}")
+    row = page.get_by_role("row").filter(has_text="Shop login")
+    expect(row).to_contain_text("In use by 2 monitors")
+    row.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("dialog")).to_contain_text("in use by 2 monitors")
+    confirm(page)
+    expect(page.get_by_role("alert")).to_contain_text("in use")
+    page.get_by_role("link", name="Shop login").click()
+    usage = page.get_by_role("region", name="Usage")
+    expect(usage.get_by_role("rowheader", name="checkout flow")).to_be_visible()
+    expect(usage.get_by_role("rowheader", name="login flow")).to_be_visible()
+
+
+def test_a_section_is_renamed_refused_while_it_holds_items_and_deleted_when_empty(console, coffre):
+    page = console.sign_in()
+    page.goto(f"/#/vault/{WEB_SHOP}")
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_role("dialog").get_by_label("Name").fill("Online shop")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Online shop")).to_be_visible()
+    page.get_by_role("button", name="Delete", exact=True).first.click()
+    confirm(page)
+    expect(page.get_by_role("alert")).to_contain_text("items")
+    status, created = api(coffre, "POST", "/v4/VaultSection", {"Name": "Empty"})
+    page.goto(f"/#/vault/{created['VaultSectionGuid']}")
+    expect(page.get_by_role("heading", name="Empty")).to_be_visible()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    confirm(page)
+    expect(page.get_by_role("navigation", name="Sections").get_by_role("link", name="Empty")).to_have_count(0)
+    assert all(s["Name"] != "Empty" for s in api(coffre, "GET", "/v4/VaultSection")[1])
+
+
+def test_a_group_gets_and_loses_a_member(console, coffre):
+    page = console.sign_in()
+    page.get_by_role("link", name="Groups").click()
+    page.get_by_role("button", name="Create group").click()
+    page.get_by_role("dialog").get_by_label("Description").fill("Support")
+    page.get_by_role("dialog").get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Members of “Support”")).to_be_visible()
+    page.get_by_label("Operator to add").select_option(label="Alan Turing (alan@example.com)")
+    page.get_by_role("button", name="Add member").click()
+    members = page.get_by_role("region", name="Members of “Support”")
+    expect(members.get_by_role("rowheader", name="Alan Turing")).to_be_visible()
+    _, groups = api(coffre, "GET", "/v4/OperatorGroup")
+    support = next(g for g in groups if g["Description"] == "Support")["OperatorGroupGuid"]
+    assert len(api(coffre, "GET", f"/v4/OperatorGroup/{support}/Member")[1]) == 1
+    members.get_by_role("button", name="Remove").click()
+    confirm(page)
+    expect(members.get_by_text("This group has no members.")).to_be_visible()
+    assert api(coffre, "GET", f"/v4/OperatorGroup/{support}/Member")[1] == []
