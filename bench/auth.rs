@@ -1,6 +1,8 @@
-//! In-process cost of authenticating a request (issue: "a few microseconds").
-//! `cargo bench --bench auth`. Builds the real AppState on a temporary data dir
-//! with 1,000 keys, then times `authenticate` on prepared requests.
+//! In-process cost of authenticating a request (issue: "a few microseconds"),
+//! with an API key and with an OAuth access token (issue 16: reported as a
+//! ratio to the key). `cargo bench --bench auth`. Builds the real AppState on
+//! a temporary data dir with 1,000 keys, 100 OAuth clients and 1,000 access
+//! tokens, then times `authenticate` on prepared requests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,11 +16,15 @@ use actix_web::test::TestRequest;
 use actix_web::web;
 use coffre::accounts::api_keys::{self, ApiKeyInput};
 use coffre::accounts::bootstrap;
+use coffre::accounts::oauth_clients::{self, OAuthClientInput};
 use coffre::auth::Principal;
+use coffre::auth::client::{ClientCredentials, authenticate_client};
 use coffre::auth::principal::authenticate;
 use coffre::clock::Clock;
-use coffre::crypto::ApiKeyToken;
+use coffre::crypto::{Token, TokenKind};
+use coffre::oauth::tokens;
 use coffre::state::AppState;
+use coffre::types::PermissionSet;
 use coffre::work::Caller;
 
 fn main() {
@@ -31,7 +37,7 @@ fn main() {
     } = common::store();
     let clock = Arc::new(Clock::system());
     let boot = bootstrap::ensure(&state).unwrap().unwrap();
-    let boot_lookup = ApiKeyToken::parse(&boot.key)
+    let boot_lookup = Token::parse(TokenKind::ApiKey, &boot.key)
         .unwrap()
         .lookup_id()
         .to_string();
@@ -55,6 +61,49 @@ fn main() {
     }
     println!("keys in the index: {}", state.auth.index.len());
 
+    // 100 OAuth clients holding 10 tokens each; the last token is timed.
+    let mut last_token = String::new();
+    let mut last_client = (String::new(), String::new());
+    for i in 0..100 {
+        let client = state
+            .write_blocking(Caller::Key(caller.clone()), move |w| {
+                let input = OAuthClientInput {
+                    name: Some(format!("bench client {i}")),
+                    contact_login: Some(format!("bench-client-{i}")),
+                    contact_email: Some(format!("client{i}@example.com")),
+                    scopes: Some(vec!["coffre.vault_item.read".into()]),
+                    ..OAuthClientInput::default()
+                };
+                oauth_clients::create(w, input)
+            })
+            .unwrap();
+        let entry = state
+            .auth
+            .index
+            .get(
+                Token::parse(
+                    TokenKind::ClientSecret,
+                    client.client_secret.as_deref().unwrap(),
+                )
+                .unwrap()
+                .lookup_id(),
+            )
+            .unwrap();
+        for _ in 0..10 {
+            let entry = entry.clone();
+            let issued = state
+                .write_blocking(
+                    Caller::Key(Principal::from_entry(entry.clone())),
+                    move |w| tokens::issue(w, &entry, PermissionSet::all()),
+                )
+                .unwrap()
+                .unwrap();
+            last_token = issued.token.to_string();
+        }
+        last_client = (client.client_id, client.client_secret.unwrap());
+    }
+    println!("access tokens in the index: {}", state.auth.tokens.len());
+
     let data = web::Data::new(state.clone());
     let request = |data: &web::Data<AppState>, header: Option<(&str, String)>| {
         let mut r = TestRequest::default()
@@ -67,6 +116,10 @@ fn main() {
     };
     let valid = request(&data, Some(("Authorization", format!("Bearer {last_key}"))));
     let valid_x = request(&data, Some(("X-Api-Key", last_key.clone())));
+    let token = request(
+        &data,
+        Some(("Authorization", format!("Bearer {last_token}"))),
+    );
 
     let n = 200_000;
     let ok = common::time("valid key (Authorization: Bearer)", n, || {
@@ -75,6 +128,25 @@ fn main() {
     common::time("valid key (X-Api-Key)", n, || {
         black_box(authenticate(black_box(&valid_x)).unwrap());
     });
+    let t = common::time("valid access token (Authorization: Bearer)", n, || {
+        black_box(authenticate(black_box(&token)).unwrap());
+    });
+    println!(
+        "access token verification relative to an API key: {:.2}x",
+        t / ok
+    );
+    let credentials = ClientCredentials {
+        client_id: last_client.0.clone(),
+        client_secret: last_client.1.clone().into(),
+    };
+    let address = "127.0.0.1".parse().unwrap();
+    let c = common::time("OAuth client authentication (token endpoint)", n, || {
+        black_box(authenticate_client(&state, address, Some(black_box(&credentials))).unwrap());
+    });
+    println!(
+        "client authentication relative to an API key: {:.2}x",
+        c / ok
+    );
     // Failures feed the rate limiter; the default limit would block after 20,
     // and a blocked address answers before any work: measure with a high limit.
     let mut lenient = config.clone();
@@ -85,7 +157,7 @@ fn main() {
         &lenient,
         Some((
             "Authorization",
-            format!("Bearer {}", &*ApiKeyToken::generate().1),
+            format!("Bearer {}", &*Token::generate(TokenKind::ApiKey).1),
         )),
     );
     let malformed = request(
@@ -93,6 +165,13 @@ fn main() {
         Some(("Authorization", "Bearer not-a-key".to_string())),
     );
     let missing = request(&lenient, None);
+    let unknown_token = request(
+        &lenient,
+        Some((
+            "Authorization",
+            format!("Bearer {}", &*Token::generate(TokenKind::AccessToken).1),
+        )),
+    );
     let u = common::time("unknown key (valid checksum)", n, || {
         black_box(authenticate(black_box(&unknown)).unwrap_err());
     });
@@ -102,11 +181,16 @@ fn main() {
     let x = common::time("no key", n, || {
         black_box(authenticate(black_box(&missing)).unwrap_err());
     });
+    let ut = common::time("unknown access token (valid checksum)", n, || {
+        black_box(authenticate(black_box(&unknown_token)).unwrap_err());
+    });
     println!(
-        "failure cost relative to success: unknown {:.2}x, malformed {:.2}x, missing {:.2}x",
+        "failure cost relative to success: unknown {:.2}x, malformed {:.2}x, missing {:.2}x, \
+         unknown token {:.2}x",
         u / ok,
         m / ok,
-        x / ok
+        x / ok,
+        ut / ok
     );
     db.shutdown();
 }

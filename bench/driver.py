@@ -5,8 +5,10 @@ GET /health (which runs one trivial query), so figures from different
 machines stay comparable.
 """
 
+import base64
 import concurrent.futures
 import http.client
+import urllib.parse
 import json
 import os
 import re
@@ -241,7 +243,7 @@ def main():
             last_latency[name] = (p50, p99)
             if record:
                 results.append((name, rps, p50, p99))
-            print(f"  {name:<32} {rps:>10.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   "
+            print(f"  {name:<36} {rps:>10.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   "
                   f"RSS {rss_kib(server.pid, 'VmRSS') / 1024:.0f} MiB", flush=True)
             return rps
 
@@ -251,7 +253,25 @@ def main():
         print(f"seeded {ITEMS - first} more items in {time.time() - t:.1f} s (RSS {rss_kib(server.pid, 'VmRSS') / 1024:.0f} MiB)")
         item_guid = items[len(items) // 2]["VaultItemGuid"]
 
+        # An OAuth client acting as an operator in the readers' group: its
+        # access token reads the vault as the reader key does. (A new
+        # connection: the first one has idled past the keep-alive timeout.)
+        admin = Client(port, key)
+        client = admin.call("POST", "/v4/OAuthClient", {
+            "Name": "bench client", "ContactLogin": "bench-client", "ContactEmail": "client@example.com",
+            "Scopes": ["coffre.vault_item.read"]})
+        admin.call("POST", f"/v4/OperatorGroup/{group}/Member/{client['OperatorGuid']}", {})
+        form = urllib.parse.urlencode({"grant_type": "client_credentials"}).encode()
+        basic = base64.b64encode(f"{client['ClientId']}:{client['ClientSecret']}".encode()).decode()
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("POST", "/oauth2/token", body=form, headers={
+            "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+        access_token = json.loads(c.getresponse().read())["access_token"]
+
         scripts = tempfile.mkdtemp(dir=tmp)
+        token_lua = os.path.join(scripts, "token.lua")
+        with open(token_lua, "w") as f:
+            f.write(open(os.path.join(HERE, "token.lua")).read().replace("BASIC_CREDENTIALS", basic))
         post_lua = os.path.join(scripts, "post.lua")
         with open(post_lua, "w") as f:
             f.write(open(os.path.join(HERE, "post_item.lua")).read().replace("SECTION_GUID", section_guids[0]))
@@ -261,7 +281,8 @@ def main():
         # measured in rounds, each endpoint right after /health, and each ratio
         # is taken within its round; the table shows the median round.
         hot = [("GET /v4/ApiKey/{guid}", base + f"/v4/ApiKey/{key_guid}", key),
-               ("GET /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}", reader_key)]
+               ("GET /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}", reader_key),
+               ("GET /v4/VaultItem/{guid} (token)", base + f"/v4/VaultItem/{item_guid}", access_token)]
         rounds = {name: [] for name, _, _ in hot}
         health_runs = []
         for r in range(ROUNDS):
@@ -285,16 +306,17 @@ def main():
             print(" HTTPS rounds (GET /v4/VaultItem/{guid})")
             https = https_rounds(data_dir, tmp, env, item_guid, reader_key)
         list_big = run(f"GET /v4/VaultItem (list, {ITEMS})", base + "/v4/VaultItem")
+        run("POST /oauth2/token", base + "/oauth2/token", token_lua)
         run("POST /v4/VaultItem", base + "/v4/VaultItem", post_lua)
         run("PUT /v4/VaultItem/{guid}", base + f"/v4/VaultItem/{item_guid}", put_lua)
 
         print()
         print(f"coffre {DURABILITY} durability, {CONNECTIONS} connections, {THREADS} wrk threads, "
               f"{DURATION} s per endpoint, {os.cpu_count()} CPUs")
-        print(f"{'endpoint':<28} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x /health':>10}")
+        print(f"{'endpoint':<36} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'x /health':>10}")
         for name, rps, p50, p99 in results:
             ratio = ratios.get(name, rps / health)
-            print(f"{name:<28} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>10.2f}")
+            print(f"{name:<36} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>10.2f}")
         for name, per_round in rounds.items():
             print(f"{name} / health per round: " + ", ".join(f"{r:.2f}" for r, _ in per_round))
         if https:

@@ -1,17 +1,19 @@
 //! History (SPEC §7): every change records the object, the action, when, and
-//! who — the API key and its contact's first and last name, copied so they
-//! outlive the key, and the client address the request came from. Written in
-//! the same transaction as the change. Details name fields, never their values.
+//! who — the API key or OAuth client and its contact's first and last name,
+//! copied so they outlive the credential, and the client address the request
+//! came from. Written in the same transaction as the change. Details name
+//! fields, never their values.
 
 use std::net::IpAddr;
 
 use crate::db::{Conn, DbResult, history};
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 /// Who made a change, and from which client address.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub api_key_guid: Option<Guid>,
+    /// The credential, or `None` for coffre itself.
+    pub credential: Option<(CredentialKind, Guid)>,
     pub first_name: String,
     pub last_name: String,
     /// The request's client (the forwarded one behind trusted proxies);
@@ -20,9 +22,10 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn key(guid: Guid, first: &str, last: &str) -> Actor {
+    /// An API key, or an OAuth client through one of its access tokens.
+    pub fn credential(kind: CredentialKind, guid: Guid, first: &str, last: &str) -> Actor {
         Actor {
-            api_key_guid: Some(guid),
+            credential: Some((kind, guid)),
             first_name: first.to_string(),
             last_name: last.to_string(),
             client_address: None,
@@ -37,11 +40,16 @@ impl Actor {
     /// coffre itself (init, the expiry sweep).
     pub fn system(what: &str) -> Actor {
         Actor {
-            api_key_guid: None,
+            credential: None,
             first_name: "coffre".into(),
             last_name: what.into(),
             client_address: None,
         }
+    }
+
+    fn guid_of(&self, kind: CredentialKind) -> Option<Guid> {
+        self.credential
+            .and_then(|(k, guid)| (k == kind).then_some(guid))
     }
 }
 
@@ -82,7 +90,8 @@ pub fn record(conn: &Conn<'_>, actor: &Actor, at_ms: i64, change: Change<'_>) ->
             object_guid: change.object_guid,
             related_guid: change.related_guid,
             action: change.action,
-            api_key_guid: actor.api_key_guid,
+            api_key_guid: actor.guid_of(CredentialKind::ApiKey),
+            oauth_client_guid: actor.guid_of(CredentialKind::OAuthClient),
             contact_first_name: &actor.first_name,
             contact_last_name: &actor.last_name,
             client_address: actor.client_address.map(|ip| ip.to_string()).as_deref(),

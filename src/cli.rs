@@ -177,7 +177,12 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Backup { dir } => commands::backup::run(config, dir),
         Command::Rekey => commands::rekey::run(config),
         Command::Keygen => {
-            println!("{}", crate::crypto::ApiKeyToken::generate().1.as_str());
+            println!(
+                "{}",
+                crate::crypto::Token::generate(crate::crypto::TokenKind::ApiKey)
+                    .1
+                    .as_str()
+            );
             Ok(())
         }
     }

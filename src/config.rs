@@ -111,6 +111,9 @@ pub struct ConfigLayer {
     pub mail_ca_file: Option<PathBuf>,
     pub mail_retry_initial_secs: Option<u64>,
     pub mail_max_attempts: Option<u32>,
+    pub oauth_token_lifetime_secs: Option<u64>,
+    pub oauth_tokens_per_client: Option<u32>,
+    pub public_url: Option<String>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -164,6 +167,9 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("mail_ca_file", EnvKind::Text),
     ("mail_retry_initial_secs", EnvKind::Int),
     ("mail_max_attempts", EnvKind::Int),
+    ("oauth_token_lifetime_secs", EnvKind::Int),
+    ("oauth_tokens_per_client", EnvKind::Int),
+    ("public_url", EnvKind::Text),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -215,7 +221,10 @@ impl ConfigLayer {
             mail_from,
             mail_ca_file,
             mail_retry_initial_secs,
-            mail_max_attempts
+            mail_max_attempts,
+            oauth_token_lifetime_secs,
+            oauth_tokens_per_client,
+            public_url
         )
     }
 
@@ -347,6 +356,13 @@ pub struct Config {
     pub mail_retry_initial_secs: u64,
     /// A message that failed this many times is `Failed`.
     pub mail_max_attempts: u32,
+    /// How long an OAuth access token lasts (never past its client's expiry).
+    pub oauth_token_lifetime_secs: u64,
+    /// Live access tokens per OAuth client; past it the oldest give way.
+    pub oauth_tokens_per_client: u32,
+    /// The server's base URL as clients reach it (the OAuth issuer); `None`:
+    /// the scheme and `Host` of each request.
+    pub public_url: Option<String>,
 }
 
 /// Redacted: never prints the passphrase.
@@ -401,6 +417,9 @@ impl fmt::Debug for Config {
             .field("mail_ca_file", &self.mail_ca_file)
             .field("mail_retry_initial_secs", &self.mail_retry_initial_secs)
             .field("mail_max_attempts", &self.mail_max_attempts)
+            .field("oauth_token_lifetime_secs", &self.oauth_token_lifetime_secs)
+            .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -450,6 +469,9 @@ impl Default for Config {
             // a relay down overnight still gets every notice through within a
             // day, and a 1-day reminder is not tried after the key expired.
             mail_max_attempts: 12,
+            oauth_token_lifetime_secs: 86_400,
+            oauth_tokens_per_client: 1000,
+            public_url: None,
         }
     }
 }
@@ -587,6 +609,15 @@ impl Config {
                 .mail_retry_initial_secs
                 .unwrap_or(d.mail_retry_initial_secs),
             mail_max_attempts: layer.mail_max_attempts.unwrap_or(d.mail_max_attempts),
+            oauth_token_lifetime_secs: layer
+                .oauth_token_lifetime_secs
+                .unwrap_or(d.oauth_token_lifetime_secs),
+            oauth_tokens_per_client: layer
+                .oauth_tokens_per_client
+                .unwrap_or(d.oauth_tokens_per_client),
+            public_url: layer
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string()),
         };
         config.validate()?;
         Ok(config)
@@ -674,7 +705,9 @@ impl Config {
             }
             let well_formed = std::str::from_utf8(key.expose())
                 .ok()
-                .and_then(crate::crypto::ApiKeyToken::parse)
+                .and_then(|text| {
+                    crate::crypto::Token::parse(crate::crypto::TokenKind::ApiKey, text)
+                })
                 .is_some();
             if !well_formed {
                 return fail(
@@ -750,6 +783,18 @@ impl Config {
         // Builds the sender once, so that every mistake (mail_from, the CA
         // file) stops `serve` at start rather than the first e-mail.
         crate::mail::Mailer::from_config(self)?;
+        if !(60..=31_536_000).contains(&self.oauth_token_lifetime_secs) {
+            return fail(
+                "oauth_token_lifetime_secs must be between 60 (a minute) and 31536000 (a year)"
+                    .into(),
+            );
+        }
+        if !(1..=100_000).contains(&self.oauth_tokens_per_client) {
+            return fail("oauth_tokens_per_client must be between 1 and 100000".into());
+        }
+        if let Some(url) = &self.public_url {
+            validate_public_url(url).map_err(ConfigError)?;
+        }
         if let Some(p) = &self.passphrase
             && p.is_empty()
         {
@@ -786,6 +831,34 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, ConfigError> {
                  range: write e.g. \"10.0.0.7\", \"10.0.0.0/8\" or \"fd00::/8\""
             ))
         })
+}
+
+/// `http(s)://host[:port][/path]`, no query, fragment or credentials: RFC 8414
+/// makes it the issuer, which clients compare as a string.
+fn validate_public_url(url: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "public_url = {url:?} {why}: give the base URL clients reach coffre at, e.g. \
+             https://vault.example.com or http://127.0.0.1:8080"
+        ))
+    };
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return bad("must start with http:// or https://");
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return bad("has no host");
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@'))
+    {
+        return bad("may not hold spaces, a query, a fragment or credentials");
+    }
+    Ok(())
 }
 
 fn read_passphrase_file(path: &Path) -> Result<SecretBytes, ConfigError> {
@@ -921,6 +994,37 @@ mod tests {
         assert!(e.0.contains("HOST:PORT"), "{e}");
         let e = load(ConfigLayer::default(), Some("reminder_days = [0]\n"), &[]).unwrap_err();
         assert!(e.0.contains("reminder_days"), "{e}");
+        for url in [
+            "example.com",
+            "https://",
+            "https://h/x?y=1",
+            "https://u:p@h",
+            "ftp://h",
+        ] {
+            let e = load(ConfigLayer::default(), None, &[("COFFRE_PUBLIC_URL", url)]).unwrap_err();
+            assert!(e.0.contains("public_url"), "{url}: {e}");
+        }
+        let e = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_OAUTH_TOKEN_LIFETIME_SECS", "0")],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("oauth_token_lifetime_secs"), "{e}");
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_PUBLIC_URL", "https://vault.example.com/coffre/")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.public_url.as_deref(),
+            Some("https://vault.example.com/coffre")
+        );
     }
 
     #[test]
@@ -1006,7 +1110,9 @@ mod tests {
 
     #[test]
     fn the_dev_bootstrap_key_must_be_well_formed_used_with_dev_and_never_shown() {
-        let key = crate::crypto::ApiKeyToken::generate().1.to_string();
+        let key = crate::crypto::Token::generate(crate::crypto::TokenKind::ApiKey)
+            .1
+            .to_string();
         let dev = || ConfigLayer {
             dev: Some(true),
             ..Default::default()

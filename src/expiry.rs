@@ -1,5 +1,6 @@
-//! The expiry sweep (SPEC §6): keys past their `ExpiresAt` become `Expired`
-//! and their contact gets one e-mail; keys nearing it get reminders. Each
+//! The expiry sweep (SPEC §6): credentials — API keys and OAuth clients — past
+//! their `ExpiresAt` become `Expired` and their contact gets one e-mail;
+//! those nearing it get reminders. Each
 //! key's status change and e-mail are one atomic unit (a savepoint of their
 //! own), keys are committed in pages so memory stays bounded whatever the
 //! number of keys, and the outbox's UNIQUE constraint makes every notice
@@ -14,7 +15,7 @@ use crate::db::{Conn, Database, DbResult};
 use crate::error::AppResult;
 use crate::outbox::MessageKind;
 use crate::time::rfc3339;
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 /// Keys examined per transaction.
 const PAGE: i64 = 200;
@@ -54,10 +55,13 @@ impl SweepReport {
     }
 }
 
-/// What a key looks like to the sweep.
+/// What a key or client looks like to the sweep.
 struct Candidate {
     id: i64,
     guid: Guid,
+    kind: CredentialKind,
+    /// An OAuth client's public id.
+    client_id: Option<String>,
     name: String,
     masked_key: String,
     first: String,
@@ -73,6 +77,8 @@ impl Candidate {
         Some(Candidate {
             id: row.id,
             guid: row.guid,
+            kind: row.kind,
+            client_id: row.client_id,
             expires_at: row.expires_at?,
             name: row.name,
             masked_key: row.masked_key,
@@ -123,8 +129,46 @@ fn greeting(c: &Candidate) -> String {
     }
 }
 
+/// How a notice names the credential, what it stops, and where it is managed.
+struct Wording {
+    /// "API key" / "OAuth client".
+    noun: &'static str,
+    /// In parentheses after the name: the masked secret (and a client's id).
+    shown: String,
+    /// What is refused once it has expired.
+    refused: &'static str,
+    /// What keeps working when the date is extended.
+    kept: &'static str,
+    path: String,
+}
+
+fn wording(c: &Candidate) -> Wording {
+    let path = format!("{}/{}", c.kind.path(), c.guid);
+    match c.kind {
+        CredentialKind::ApiKey => Wording {
+            noun: "API key",
+            shown: c.masked_key.clone(),
+            refused: "every request made with it is refused with 401",
+            kept: "the same secret",
+            path,
+        },
+        CredentialKind::OAuthClient => Wording {
+            noun: "OAuth client",
+            shown: format!(
+                "client id {}, secret {}",
+                c.client_id.as_deref().unwrap_or(""),
+                c.masked_key
+            ),
+            refused: "its access tokens stop working and every token request made with it \
+                      is refused with invalid_client",
+            kept: "the same client secret",
+            path,
+        },
+    }
+}
+
 /// Every notice has the same frame: greeting, what happened, what to do, the
-/// key and the instant, and the reminder that no secret is ever in it.
+/// credential and the instant, and the reminder that no secret is ever in it.
 fn letter(
     c: &Candidate,
     subject: String,
@@ -135,9 +179,14 @@ fn letter(
     let [first, second, third] = actions;
     let body = format!(
         "{greeting}\n\n{situation}\n\nWhat to do:\n- {first}\n- {second}\n- {third}\n\n\
-         Key: {guid}\n{instant} (UTC): {at}\n\n\
-         This message was written by coffre's daily expiry check. It never contains the key itself.\n",
+         {label}: {guid}\n{instant} (UTC): {at}\n\n\
+         This message was written by coffre's daily expiry check. It never contains a secret.\n",
         greeting = greeting(c),
+        label = if c.kind == CredentialKind::ApiKey {
+            "Key"
+        } else {
+            "OAuth client"
+        },
         guid = c.guid,
         at = rfc3339(c.expires_at),
     );
@@ -145,24 +194,25 @@ fn letter(
 }
 
 fn expiry_email(c: &Candidate) -> (String, String) {
-    let (guid, at) = (c.guid, rfc3339(c.expires_at));
+    let w = wording(c);
+    let (path, at) = (&w.path, rfc3339(c.expires_at));
     letter(
         c,
-        format!("Your coffre API key \"{}\" has expired", c.name),
+        format!("Your coffre {} \"{}\" has expired", w.noun, c.name),
         format!(
-            "The coffre API key \"{}\" ({}), for which you are the contact, expired at {at} \
-             (midnight UTC at the end of its expiration date, {}). Every request made with it is \
-             now refused with 401.",
-            c.name, c.masked_key, c.expiration_date
+            "The coffre {} \"{}\" ({}), for which you are the contact, expired at {at} \
+             (midnight UTC at the end of its expiration date, {}): {} now.",
+            w.noun, c.name, w.shown, c.expiration_date, w.refused
         ),
         [
             format!(
-                "If you still need this key, ask a coffre administrator to extend its \
-                 ExpirationDate (PUT /v4/ApiKey/{guid}). It then works again with the same secret."
+                "If you still need this {}, ask a coffre administrator to extend its \
+                 ExpirationDate (PUT {path}). It then works again with {}.",
+                w.noun, w.kept
             ),
             format!(
-                "If the key may have been exposed, the administrator can also regenerate it \
-                 (POST /v4/ApiKey/{guid}/Regenerate), which issues a new secret and retires the old one."
+                "If its secret may have been exposed, the administrator can also regenerate it \
+                 (POST {path}/Regenerate), which issues a new secret and retires the old one."
             ),
             "If nothing uses it any more, nothing needs doing.".into(),
         ],
@@ -171,7 +221,8 @@ fn expiry_email(c: &Candidate) -> (String, String) {
 }
 
 fn reminder_email(c: &Candidate, days: u32) -> (String, String) {
-    let (guid, at) = (c.guid, rfc3339(c.expires_at));
+    let w = wording(c);
+    let (path, at) = (&w.path, rfc3339(c.expires_at));
     let when = if days == 1 {
         "within 1 day".to_string()
     } else {
@@ -179,21 +230,22 @@ fn reminder_email(c: &Candidate, days: u32) -> (String, String) {
     };
     letter(
         c,
-        format!("Your coffre API key \"{}\" expires {when}", c.name),
+        format!("Your coffre {} \"{}\" expires {when}", w.noun, c.name),
         format!(
-            "The coffre API key \"{}\" ({}), for which you are the contact, expires at {at} \
+            "The coffre {} \"{}\" ({}), for which you are the contact, expires at {at} \
              (midnight UTC at the end of its expiration date, {}), {when}. After that instant \
-             every request made with it is refused with 401.",
-            c.name, c.masked_key, c.expiration_date
+             {}.",
+            w.noun, c.name, w.shown, c.expiration_date, w.refused
         ),
         [
             format!(
-                "If you still need this key after that date, ask a coffre administrator to extend \
-                 its ExpirationDate (PUT /v4/ApiKey/{guid}) before then; the key keeps its secret."
+                "If you still need this {} after that date, ask a coffre administrator to extend \
+                 its ExpirationDate (PUT {path}) before then; it keeps {}.",
+                w.noun, w.kept
             ),
             format!(
-                "If the key may have been exposed, the administrator can regenerate it \
-                 (POST /v4/ApiKey/{guid}/Regenerate) to issue a new secret."
+                "If its secret may have been exposed, the administrator can regenerate it \
+                 (POST {path}/Regenerate) to issue a new secret."
             ),
             "If nothing will use it any more, let it expire.".into(),
         ],
@@ -218,6 +270,7 @@ fn sweep_key(
             let message = NewMessage {
                 kind: MessageKind::KeyExpired.as_str(),
                 api_key_guid: c.guid,
+                credential_kind: c.kind,
                 expires_at: c.expires_at,
                 days_before: 0,
                 to: &c.email,
@@ -230,7 +283,7 @@ fn sweep_key(
                     conn,
                     &Actor::system("expiry sweep"),
                     now_ms,
-                    Change::new("ApiKey", c.guid, "Expired", String::new()),
+                    Change::new(c.kind.as_str(), c.guid, "Expired", String::new()),
                 )?;
             }
             if written {
@@ -246,6 +299,7 @@ fn sweep_key(
             let message = NewMessage {
                 kind: MessageKind::ExpiryReminder.as_str(),
                 api_key_guid: c.guid,
+                credential_kind: c.kind,
                 expires_at: c.expires_at,
                 days_before: days,
                 to: &c.email,
@@ -374,6 +428,8 @@ mod tests {
         Candidate {
             id: 1,
             guid: Guid::new_random(),
+            kind: CredentialKind::ApiKey,
+            client_id: None,
             name: "Supplier feed".into(),
             masked_key: "coffre_AbCd…9xYz".into(),
             first: "Ada".into(),
@@ -402,6 +458,39 @@ mod tests {
         ] {
             assert!(body.contains(needle), "{needle} missing from:\n{body}");
         }
+    }
+
+    #[test]
+    fn a_client_s_e_mails_say_oauth_client_and_name_its_tokens() {
+        let c = Candidate {
+            kind: CredentialKind::OAuthClient,
+            client_id: Some("coffreci_AAAABBBBCCCCDDDDEEEE".into()),
+            masked_key: "coffrecs_AbCd…9xYz".into(),
+            ..candidate()
+        };
+        let (subject, body) = expiry_email(&c);
+        assert_eq!(
+            subject,
+            "Your coffre OAuth client \"Supplier feed\" has expired"
+        );
+        for needle in [
+            "The coffre OAuth client \"Supplier feed\"",
+            "coffreci_AAAABBBBCCCCDDDDEEEE",
+            "coffrecs_AbCd…9xYz",
+            "access tokens stop working",
+            &format!("PUT /v4/OAuthClient/{}", c.guid),
+            &format!("POST /v4/OAuthClient/{}/Regenerate", c.guid),
+            &format!("OAuth client: {}", c.guid),
+        ] {
+            assert!(body.contains(needle), "{needle} missing from:\n{body}");
+        }
+        assert!(
+            !body.contains("API key") && !body.contains("/v4/ApiKey"),
+            "{body}"
+        );
+        let (subject, body) = reminder_email(&c, 7);
+        assert!(subject.starts_with("Your coffre OAuth client"), "{subject}");
+        assert!(body.contains("PUT /v4/OAuthClient/") && !body.contains("API key"));
     }
 
     #[test]

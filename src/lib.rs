@@ -20,6 +20,7 @@ pub mod http;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod oauth;
 pub mod outbox;
 pub mod routes;
 pub mod scheduler;

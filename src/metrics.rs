@@ -49,15 +49,18 @@ pub enum AuthFailure {
     Revoked,
     Expired,
     OperatorDeactivated,
+    /// An access token whose OAuth client no longer works.
+    ClientInactive,
 }
 
 impl AuthFailure {
-    const ALL: [AuthFailure; 5] = [
+    const ALL: [AuthFailure; 6] = [
         AuthFailure::Invalid,
         AuthFailure::RateLimited,
         AuthFailure::Revoked,
         AuthFailure::Expired,
         AuthFailure::OperatorDeactivated,
+        AuthFailure::ClientInactive,
     ];
 
     fn label(self) -> &'static str {
@@ -67,6 +70,7 @@ impl AuthFailure {
             AuthFailure::Revoked => "revoked",
             AuthFailure::Expired => "expired",
             AuthFailure::OperatorDeactivated => "operator_deactivated",
+            AuthFailure::ClientInactive => "client_inactive",
         }
     }
 }

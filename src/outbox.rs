@@ -12,13 +12,13 @@ use crate::db::{Conn, DbResult};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::query::since_and_limit;
 use crate::time::rfc3339;
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum MessageKind {
-    /// The key has expired.
+    /// The API key or OAuth client has expired.
     KeyExpired,
-    /// The key expires in a few days.
+    /// The API key or OAuth client expires in a few days.
     ExpiryReminder,
 }
 
@@ -68,7 +68,13 @@ pub struct OutboxMessage {
     /// Plain text.
     pub body: String,
     pub kind: MessageKind,
-    pub api_key_guid: Guid,
+    /// The API key the message is about; null when it is about an OAuth client.
+    #[schema(nullable)]
+    pub api_key_guid: Option<Guid>,
+    /// The OAuth client the message is about; null when it is about an API key.
+    #[serde(rename = "OAuthClientGuid")]
+    #[schema(nullable)]
+    pub oauth_client_guid: Option<Guid>,
     #[schema(format = DateTime)]
     pub created_at: String,
     pub status: MessageStatus,
@@ -167,7 +173,9 @@ impl From<OutboxRow> for OutboxMessage {
             to: r.to,
             subject: r.subject,
             body: r.body,
-            api_key_guid: r.api_key_guid,
+            api_key_guid: (r.credential_kind == CredentialKind::ApiKey).then_some(r.api_key_guid),
+            oauth_client_guid: (r.credential_kind == CredentialKind::OAuthClient)
+                .then_some(r.api_key_guid),
             kind: if r.kind == "KeyExpired" {
                 MessageKind::KeyExpired
             } else {

@@ -95,16 +95,19 @@ impl Sweeper {
         }
         let started = std::time::Instant::now();
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
+        let purged = crate::oauth::tokens::purge_expired(state, now).await?;
         state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
         if report.expired + report.reminded > 0 {
             state.outbox_written.notify_one();
         }
         log::info!(
-            "expiry sweep at {}: {} key(s) expired, {} reminder(s) written",
+            "expiry sweep at {}: {} key(s) expired, {} reminder(s) written, {} expired access \
+             token(s) deleted",
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             report.expired,
-            report.reminded
+            report.reminded,
+            purged
         );
         Ok(Some(report))
     }

@@ -208,12 +208,14 @@ impl Application {
         // Reads wait for one of `db_pool_size` connections anyway; more
         // blocking threads would only hold memory (each can grow a malloc arena).
         let blocking_threads = (config.db_pool_size as usize).div_ceil(workers).max(1);
+        let listening = web::Data::new(routes::oauth::ListenAddress(address));
         let app = {
             let data = data.clone();
             move || {
                 App::new()
                     .app_data(data.clone())
                     .app_data(api.clone())
+                    .app_data(listening.clone())
                     .app_data(routes::path_config())
                     .app_data(routes::query_config())
                     .wrap(from_fn(request_context))

@@ -37,7 +37,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the API-key index from the database.
+    /// Loads the credential and access-token indexes from the database.
     pub fn new(
         db: Arc<Database>,
         keys: Arc<DerivedKeys>,
@@ -53,6 +53,9 @@ impl AppState {
         let body_budget = Arc::new(BodyBudget::new(
             config.body_memory_limit_mib as usize * 1024 * 1024,
         ));
+        let auth = Authenticator::new(Arc::new(index), limiter);
+        let now = clock.now_millis();
+        db.read_blocking(|conn| Ok::<_, AppError>(auth.tokens.load(conn, now)?))?;
         let sessions = Arc::new(Sessions::new(
             config.session_idle_timeout_mins,
             config.session_lifetime_hours,
@@ -62,7 +65,7 @@ impl AppState {
             keys,
             clock,
             config: Arc::new(config),
-            auth: Arc::new(Authenticator::new(Arc::new(index), limiter)),
+            auth: Arc::new(auth),
             sweeper: Arc::new(Sweeper::default()),
             body_budget,
             archives: Arc::default(),
@@ -82,25 +85,31 @@ impl AppState {
     }
 
     /// Returns everything to the baseline (`POST /v4/Dev/Reset`): the
-    /// database, the key index that follows it (and the LastUsedAt values
-    /// it held), the clock (real time again), the sweeper's memory, the
-    /// failed-authentication limiter and the console's sessions. Then
-    /// sweeps, as at start.
+    /// database, the key and token indexes that follow it (and the
+    /// LastUsedAt values the key index held), the clock (real time again),
+    /// the sweeper's memory, the failed-authentication limiter and the
+    /// console's sessions. Then sweeps, as at start.
     pub async fn reset_to_baseline(&self) -> AppResult<()> {
         let snapshot = self.baseline.get().cloned().ok_or_else(|| {
             AppError::internal("no baseline to reset to: the server was not started with --dev")
         })?;
         let index = self.auth.index.clone();
+        let tokens = self.auth.tokens.clone();
+        let clock = self.clock.clone();
         // No sweep may run meanwhile: its writes would land on the restored state.
         self.sweeper
             .forget_after(async {
                 self.db
                     .restore(snapshot, move |conn| {
                         index.replace_all(AuthIndex::load(conn)?);
+                        // Tokens issued since start are gone with their rows;
+                        // left in memory, one could pass for a client made
+                        // after the reset in the same row.
+                        clock.reset();
+                        tokens.load(conn, clock.now_millis())?;
                         Ok::<_, AppError>(())
                     })
                     .await?;
-                self.clock.reset();
                 self.auth.limiter.clear();
                 self.sessions.clear();
                 Ok::<_, AppError>(())

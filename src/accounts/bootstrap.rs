@@ -7,7 +7,7 @@
 use zeroize::Zeroizing;
 
 use crate::audit::Change;
-use crate::crypto::ApiKeyToken;
+use crate::crypto::{Token, TokenKind};
 use crate::db::api_keys::{self, KeyDetails};
 use crate::db::{groups, operators};
 use crate::error::{AppError, AppResult};
@@ -35,20 +35,20 @@ pub fn ensure(state: &AppState) -> AppResult<Option<BootstrapKey>> {
 
 /// With `--dev` and `dev_bootstrap_key`, that key (so a harness can
 /// hard-code it); otherwise a fresh one.
-fn bootstrap_token(w: &Work<'_>) -> AppResult<(ApiKeyToken, Zeroizing<String>)> {
+fn bootstrap_token(w: &Work<'_>) -> AppResult<(Token, Zeroizing<String>)> {
     let config = &w.state.config;
     match config.dev_bootstrap_key.as_ref().filter(|_| config.dev) {
         Some(key) => {
             let token = std::str::from_utf8(key.expose())
                 .ok()
-                .and_then(ApiKeyToken::parse)
+                .and_then(|text| Token::parse(TokenKind::ApiKey, text))
                 .ok_or_else(|| {
                     AppError::internal("dev_bootstrap_key passed validation but does not parse")
                 })?;
             let text = token.text();
             Ok((token, text))
         }
-        None => Ok(ApiKeyToken::generate()),
+        None => Ok(Token::generate(TokenKind::ApiKey)),
     }
 }
 
@@ -90,7 +90,7 @@ pub fn run(w: &Work<'_>) -> AppResult<BootstrapKey> {
     )?;
 
     let (token, full) = bootstrap_token(w)?;
-    let secret = crate::accounts::api_keys::key_secret(&w.state.keys.api_key_hasher, &token);
+    let secret = crate::accounts::credentials::secret_of(&w.state.keys.token_hasher, &token);
     let details = KeyDetails {
         name: "Bootstrap key",
         description: "Created by coffre init. Holds every permission: use it to create narrower keys, then revoke it.",

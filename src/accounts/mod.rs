@@ -1,9 +1,12 @@
-//! Principals (SPEC §3–4): operators, operator groups, API keys, and the
+//! Principals (SPEC §3–4): operators, operator groups, credentials (API keys
+//! and OAuth clients, sharing their rules in `credentials`), and the
 //! bootstrap that `init` performs. Rules live here; routes stay thin.
 
 pub mod api_keys;
 pub mod bootstrap;
+pub mod credentials;
 pub mod groups;
+pub mod oauth_clients;
 pub mod operators;
 pub mod sessions;
 
@@ -40,11 +43,12 @@ pub fn conflict_from(
     }
 }
 
-/// An operator that an API key acts as is that key's identity: deactivating
-/// it, changing its e-mail or login, deleting it, or changing its groups acts
-/// on the key. So the caller must outrank every such key exactly as
-/// `/v4/ApiKey` requires: hold every permission the key holds. Returns the
-/// refusal (not yet recorded) naming what is missing.
+/// An operator that an API key or OAuth client acts as is that credential's
+/// identity: deactivating it, changing its e-mail or login, deleting it, or
+/// changing its groups acts on the credential. So the caller must outrank
+/// every such credential exactly as `/v4/ApiKey` and `/v4/OAuthClient`
+/// require: hold every permission it holds. Returns the refusal (not yet
+/// recorded) naming what is missing.
 pub fn require_outranks_keys_of(w: &Work<'_>, operator_id: i64, doing: &str) -> AppResult<()> {
     for key in crate::db::api_keys::acting_as(w.conn, operator_id)? {
         let missing = key.effective_permissions().missing_from(w.permissions());
@@ -52,10 +56,11 @@ pub fn require_outranks_keys_of(w: &Work<'_>, operator_id: i64, doing: &str) -> 
             return Err(AppError::new(
                 ErrorCode::PermissionNotHeld,
                 format!(
-                    "You cannot {doing}: this operator is the identity of API key {}, which \
-                     holds permissions your own key lacks ({}). Use a key that holds them.",
+                    "You cannot {doing}: this operator is the identity of {} {}, which \
+                     holds permissions you lack yourself ({}). Use a key or token that holds them.",
+                    key.kind.noun(),
                     key.guid,
-                    missing.names().join(", ")
+                    credentials::describe(key.kind, missing)
                 ),
             ));
         }

@@ -258,6 +258,11 @@ pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> 
     }
     history(w, guid, "Updated", audit::fields_changed(&changed))?;
     if before.is_active != row.is_active {
+        if !row.is_active {
+            // An OAuth client's tokens die with its operator's deactivation
+            // (reactivating it does not bring them back).
+            crate::oauth::tokens::forget_for_operator(w, row.id)?;
+        }
         let (index, sessions) = (w.state.auth.index.clone(), w.state.sessions.clone());
         let (id, active) = (row.id, row.is_active);
         w.after_commit(move || {
@@ -277,8 +282,8 @@ pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
     if crate::db::api_keys::count_for_operator(w.conn, row.id)? > 0 {
         return Err(AppError::new(
             ErrorCode::OperatorHasApiKey,
-            "This operator is an API key's identity; delete the key instead (DELETE /v4/ApiKey/{guid}), \
-             which deletes its operator too.",
+            "This operator is an API key's or OAuth client's identity; delete that instead \
+             (DELETE /v4/ApiKey/{guid} or /v4/OAuthClient/{guid}), which deletes its operator too.",
         ));
     }
     ensure_not_last_administrator(w, row.id, "delete this operator")?;

@@ -1,6 +1,7 @@
-//! The in-memory index of API keys: lookup id → what authentication needs.
-//! Authenticating a request is a hash-map read, one HMAC and a constant-time
-//! compare, with no database hop and no slow KDF.
+//! The in-memory index of credentials — API keys and OAuth clients — by the
+//! lookup id of their secret: what authentication needs. Authenticating a
+//! request (or a client at the token endpoint) is a hash-map read, one HMAC
+//! and a constant-time compare, with no database hop and no slow KDF.
 //!
 //! The index is changed only by the writer thread, after the commit of the
 //! change it reflects (see `db::AfterCommit`), so revoke, regenerate, delete
@@ -14,13 +15,16 @@ use std::sync::{Arc, RwLock};
 
 use crate::db::api_keys::{self, ApiKeyRow};
 use crate::db::{Conn, DbResult};
-use crate::types::{Guid, KeyStatus, PermissionSet};
+use crate::types::{CredentialKind, Guid, KeyStatus, PermissionSet};
 
-/// One key, as authentication sees it.
+/// One key or client, as authentication sees it.
 #[derive(Debug)]
 pub struct KeyEntry {
     pub id: i64,
     pub guid: Guid,
+    pub kind: CredentialKind,
+    /// An OAuth client's public id.
+    pub client_id: Option<String>,
     pub lookup_id: String,
     pub secret_hash: [u8; 32],
     pub revoked: bool,
@@ -49,6 +53,31 @@ impl KeyEntry {
     pub fn operator_active(&self) -> bool {
         self.operator_active.load(Ordering::Relaxed)
     }
+
+    /// Why this credential, its secret verified, may not be used at `now_ms`.
+    pub fn refusal(&self, now_ms: i64) -> Option<Refusal> {
+        if self.revoked {
+            return Some(Refusal::Revoked);
+        }
+        if let Some(expires_at) = self.expires_at
+            && now_ms >= expires_at
+        {
+            return Some(Refusal::Expired(expires_at));
+        }
+        if !self.operator_active() {
+            return Some(Refusal::OperatorDeactivated);
+        }
+        None
+    }
+}
+
+/// Why a credential whose secret was verified is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Revoked,
+    /// At this instant (Unix ms).
+    Expired(i64),
+    OperatorDeactivated,
 }
 
 impl From<&ApiKeyRow> for KeyEntry {
@@ -57,6 +86,8 @@ impl From<&ApiKeyRow> for KeyEntry {
         KeyEntry {
             id: row.id,
             guid: row.guid,
+            kind: row.kind,
+            client_id: row.client_id.clone(),
             lookup_id: row.lookup_id.clone(),
             secret_hash: row.secret_hash,
             revoked: row.status == KeyStatus::Revoked,

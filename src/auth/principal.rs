@@ -1,9 +1,10 @@
-//! Who is calling. A handler that takes a `Principal` cannot forget to
-//! authenticate; checks read as sentences: `principal.require(Permission::ITEM_READ)?`.
+//! Who is calling: an API key, or an OAuth client through one of its access
+//! tokens (`Authorization: Bearer coffreat_…`). A handler that takes a
+//! `Principal` cannot forget to authenticate.
 //!
-//! Missing, malformed and unknown keys get the same 401 body and do the same
-//! work (one HMAC), so a caller learns nothing about which keys exist. Only a
-//! caller holding a key's real secret learns that it expired or was revoked.
+//! Missing, malformed and unknown keys and tokens get the same 401 body and do
+//! the same work (one HMAC), so a caller learns nothing about which exist.
+//! Only a caller holding a real secret learns that it expired or was revoked.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -15,38 +16,91 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use futures_util::future::{Ready, ready};
 
-use super::index::{AuthIndex, KeyEntry};
+use super::index::{AuthIndex, KeyEntry, Refusal};
 use super::rate_limit::FailureLimiter;
+use super::tokens::TokenIndex;
 use crate::audit::Actor;
-use crate::crypto::{ApiKeyHasher, ApiKeyToken};
+use crate::crypto::{Token, TokenHasher, TokenKind};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::client::ClientAddress;
 use crate::http::rules::{Requires, RouteRule};
 use crate::metrics::AuthFailure;
 use crate::state::AppState;
-use crate::types::PermissionSet;
+use crate::types::{CredentialKind, PermissionSet};
 
 /// Everything authentication needs, shared by the workers.
 pub struct Authenticator {
+    /// API keys and OAuth clients.
     pub index: Arc<AuthIndex>,
+    /// Access tokens (loaded by `AppState::new`).
+    pub tokens: Arc<TokenIndex>,
     pub limiter: FailureLimiter,
     /// Hashed on failure paths so every failure costs the same.
-    decoy: ApiKeyToken,
+    decoy: Token,
 }
 
 impl Authenticator {
     pub fn new(index: Arc<AuthIndex>, limiter: FailureLimiter) -> Self {
         Self {
             index,
+            tokens: Arc::default(),
             limiter,
-            decoy: ApiKeyToken::generate().0,
+            decoy: Token::generate(TokenKind::ApiKey).0,
+        }
+    }
+
+    /// One HMAC whatever was presented: the stored hash if there is one, a
+    /// decoy otherwise. True only for a real secret matching a stored hash.
+    pub fn verify(
+        &self,
+        hasher: &TokenHasher,
+        token: Option<&Token>,
+        stored: Option<&[u8; 32]>,
+    ) -> bool {
+        match (token, stored) {
+            (Some(token), Some(stored)) => hasher.verify(token, stored),
+            (Some(token), None) => {
+                hasher.verify(token, &[0u8; 32]);
+                false
+            }
+            (None, _) => {
+                hasher.verify(&self.decoy, &[0u8; 32]);
+                false
+            }
         }
     }
 }
 
+/// A failed authentication from `address`: counted, or answered with the
+/// seconds to wait (429) once the address is past its limit. A valid
+/// credential never comes here, so one misbehaving client behind a shared
+/// address cannot lock out others.
+pub fn count_failure(state: &AppState, address: IpAddr, now: Instant) -> Option<u64> {
+    let retry = state.auth.limiter.failure(address, now);
+    state.metrics.auth_failure(match retry {
+        Some(_) => AuthFailure::RateLimited,
+        None => AuthFailure::Invalid,
+    });
+    retry
+}
+
+/// The real secret of a credential that may not be used now, counted by why.
+pub fn count_refusal(state: &AppState, refusal: Refusal) {
+    state.metrics.auth_failure(match refusal {
+        Refusal::Revoked => AuthFailure::Revoked,
+        Refusal::Expired(_) => AuthFailure::Expired,
+        Refusal::OperatorDeactivated => AuthFailure::OperatorDeactivated,
+    });
+}
+
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The API key, or the OAuth client whose access token was presented.
     key: Arc<KeyEntry>,
+    /// The key's permissions, or the client's narrowed to the token's scopes.
+    permissions: PermissionSet,
+    /// Came with an access token.
+    via_token: bool,
     /// What the route being called needs (set by `http::rules::guard`).
     route: RouteRule,
     /// Where the request came from (the forwarded client behind trusted proxies).
@@ -56,9 +110,11 @@ pub struct Principal {
 pub fn unauthenticated() -> AppError {
     AppError::new(
         ErrorCode::Unauthorized,
-        "A valid API key is required: send it as `Authorization: Bearer <key>`, as \
-         `X-Api-Key: <key>`, or as the password of HTTP Basic authentication (any user name). \
-         Keys look like coffre_XXXXXXXXXXXX_…; an administrator can create one.",
+        "A valid API key or access token is required: send a key as `Authorization: Bearer \
+         <key>`, as `X-Api-Key: <key>`, or as the password of HTTP Basic authentication (any \
+         user name); send an OAuth access token as `Authorization: Bearer <token>`. Keys look \
+         like coffre_XXXXXXXXXXXX_…, tokens like coffreat_…; an administrator can create a key \
+         or an OAuth client, whose credentials POST /oauth2/token trades for a token.",
     )
 }
 
@@ -67,16 +123,24 @@ impl Principal {
     /// the key lacks the permission the route is declared with.
     pub fn for_route(mut self, rule: RouteRule) -> AppResult<Principal> {
         if let Some(p) = rule.permission
-            && !self.key.permissions.contains(p)
+            && !self.permissions.contains(p)
         {
-            return Err(AppError::new(
-                ErrorCode::MissingPermission,
+            let message = if self.via_token {
+                format!(
+                    "This access token lacks the scope {} (the permission {p}). Request a token \
+                     with that scope; if its OAuth client may not ask for it, an administrator \
+                     can add it to the client's Scopes (PUT /v4/OAuthClient/{}).",
+                    p.scope(),
+                    self.key.guid
+                )
+            } else {
                 format!(
                     "This API key lacks the permission {p}. An administrator can add it to the \
                      key's Permissions (PUT /v4/ApiKey/{}).",
                     self.key.guid
-                ),
-            ));
+                )
+            };
+            return Err(AppError::new(ErrorCode::MissingPermission, message));
         }
         self.route = rule;
         Ok(self)
@@ -88,7 +152,7 @@ impl Principal {
     }
 
     pub fn permissions(&self) -> PermissionSet {
-        self.key.permissions
+        self.permissions
     }
 
     /// The credential behind the request, as the index holds it.
@@ -113,9 +177,11 @@ impl Principal {
         self.client
     }
 
-    /// Who history records as having made a change, and from where.
+    /// Who history records as having made a change (the key, or the
+    /// client), and from where.
     pub fn actor(&self) -> Actor {
-        Actor::key(
+        Actor::credential(
+            self.key.kind,
             self.key.guid,
             &self.key.contact_first_name,
             &self.key.contact_last_name,
@@ -123,10 +189,25 @@ impl Principal {
         .from_address(self.client.map(|c| c.ip))
     }
 
-    /// For tests and tools that construct one directly.
+    /// A credential acting with all it holds: a key, or a client at the
+    /// token endpoint (and tests and tools that construct one directly).
     pub fn from_entry(key: Arc<KeyEntry>) -> Self {
+        let permissions = key.permissions;
+        Self::new(key, permissions, false)
+    }
+
+    /// An OAuth client through an access token issued with `scopes`: never
+    /// more than the client holds now.
+    pub fn from_token(client: Arc<KeyEntry>, scopes: PermissionSet) -> Self {
+        let permissions = client.permissions.intersection(scopes);
+        Self::new(client, permissions, true)
+    }
+
+    fn new(key: Arc<KeyEntry>, permissions: PermissionSet, via_token: bool) -> Self {
         Principal {
             key,
+            permissions,
+            via_token,
             route: RouteRule {
                 permission: None,
                 requires: Requires::None,
@@ -141,14 +222,16 @@ impl Principal {
     }
 }
 
-/// The presented key, from whichever of the three places it came in.
-fn presented_key(req: &HttpRequest) -> Option<String> {
+/// The presented key, from whichever of the three places it came in, and
+/// whether it came as `Authorization: Bearer` (the only place for an access
+/// token, RFC 6750 §2.1).
+fn presented_key(req: &HttpRequest) -> Option<(String, bool)> {
     // An empty X-Api-Key (a client template with the value left blank) is no
     // key at all: it must not shadow a valid Authorization header.
     if let Some(v) = req.headers().get("x-api-key")
         && !v.as_bytes().trim_ascii().is_empty()
     {
-        return v.to_str().ok().map(|s| s.trim().to_string());
+        return v.to_str().ok().map(|s| (s.trim().to_string(), false));
     }
     let value = req
         .headers()
@@ -159,22 +242,23 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        Some(rest.to_string())
+        Some((rest.to_string(), true))
     } else if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest)
             .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         text.split_once(':')
-            .map(|(_, password)| password.to_string())
+            .map(|(_, password)| (password.to_string(), false))
     } else {
         None
     }
 }
 
-/// Where the request came from: set by `request_context` for every
-/// request; the peer is the fallback.
-pub fn client_of(req: &HttpRequest) -> ClientAddress {
+/// The request's client, as `http::client` resolved it (the forwarded client
+/// behind trusted proxies): history records it and failed authentications
+/// are counted against it. The peer is the fallback.
+pub fn client_address(req: &HttpRequest) -> ClientAddress {
     req.extensions()
         .get::<ClientAddress>()
         .copied()
@@ -187,8 +271,22 @@ pub fn client_of(req: &HttpRequest) -> ClientAddress {
         })
 }
 
-/// The caller of a request: by the key in its headers, or else by the
-/// console's session cookie (`auth::session`), or nobody (401).
+/// A failure's answer: 401, or 429 once the address is past its limit.
+fn failed(state: &AppState, address: IpAddr, instant: Instant) -> AppError {
+    match count_failure(state, address, instant) {
+        Some(retry) => AppError::too_many_requests(
+            retry,
+            format!(
+                "Too many failed authentications from your address; retry in {retry} seconds \
+                 with a valid API key or access token (a valid one is never refused)."
+            ),
+        ),
+        None => unauthenticated(),
+    }
+}
+
+/// The caller of a request: by the key or token in its headers, or else by
+/// the console's session cookie (`auth::session`), or nobody (401).
 pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     let presented = presented_key(req);
     if presented.is_none()
@@ -196,89 +294,138 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     {
         return super::session::authenticate(req, cookie.value());
     }
-    authenticate_key(req, presented.as_deref())
+    authenticate_presented(req, presented)
 }
 
-/// The caller presenting `presented` as its API key (from a header, or the
-/// body of the console's sign-in). Failures count toward the limiter.
-pub fn authenticate_key(req: &HttpRequest, presented: Option<&str>) -> AppResult<Principal> {
+/// The caller presenting `key` as its API key outside the headers (the body
+/// of the console's sign-in): never an access token. Failures count toward
+/// the limiter, as in a header.
+pub fn authenticate_key(req: &HttpRequest, key: &str) -> AppResult<Principal> {
+    authenticate_presented(req, Some((key.to_string(), false)))
+}
+
+/// `presented`: the secret, and whether it came as `Authorization: Bearer`.
+fn authenticate_presented(
+    req: &HttpRequest,
+    presented: Option<(String, bool)>,
+) -> AppResult<Principal> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let auth = &state.auth;
-    let hasher: &ApiKeyHasher = &state.keys.api_key_hasher;
-    let client = client_of(req);
+    let client = client_address(req);
+    let address = client.ip;
     let instant = Instant::now();
 
-    let token = presented.and_then(ApiKeyToken::parse);
-    let entry = token.as_ref().and_then(|t| auth.index.get(t.lookup_id()));
-    let verified = match (&token, &entry) {
-        (Some(token), Some(entry)) => hasher.verify(token, &entry.secret_hash),
-        (Some(token), None) => {
-            hasher.verify(token, &[0u8; 32]);
-            false
-        }
-        _ => {
-            hasher.verify(&auth.decoy, &[0u8; 32]);
-            false
-        }
-    };
-    // The limiter only ever slows failures: a request carrying a valid key is
-    // never refused by it, so one misbehaving client behind a shared address
-    // cannot lock out the others.
+    if let Some((text, true)) = &presented
+        && text.starts_with(TokenKind::AccessToken.prefix())
+    {
+        return authenticate_token(state, client, instant, text);
+    }
+    let token = presented
+        .as_ref()
+        .and_then(|(text, _)| Token::parse(TokenKind::ApiKey, text));
+    // A client's secret is in the same index: never taken for a key.
+    let entry = token
+        .as_ref()
+        .and_then(|t| auth.index.get(t.lookup_id()))
+        .filter(|e| e.kind == CredentialKind::ApiKey);
+    let verified = auth.verify(
+        &state.keys.token_hasher,
+        token.as_ref(),
+        entry.as_ref().map(|e| &e.secret_hash),
+    );
     let entry = match (verified, entry) {
         (true, Some(entry)) => entry,
-        _ => {
-            if let Some(retry) = auth.limiter.failure(client.ip, instant) {
-                state.metrics.auth_failure(AuthFailure::RateLimited);
-                return Err(AppError::too_many_requests(
-                    retry,
-                    format!(
-                        "Too many failed authentications from your address; retry in {retry} \
-                         seconds with a valid API key (a valid key is never refused)."
-                    ),
-                ));
-            }
-            state.metrics.auth_failure(AuthFailure::Invalid);
-            return Err(unauthenticated());
-        }
+        _ => return Err(failed(state, address, instant)),
     };
 
-    if entry.revoked {
-        state.metrics.auth_failure(AuthFailure::Revoked);
-        return Err(AppError::new(
-            ErrorCode::KeyRevoked,
-            format!(
-                "This API key was revoked. An administrator can issue it a new secret with \
-                 POST /v4/ApiKey/{}/Regenerate.",
-                entry.guid
-            ),
-        ));
-    }
     let now = state.clock.now_millis();
-    if let Some(expires_at) = entry.expires_at
-        && now >= expires_at
-    {
-        state.metrics.auth_failure(AuthFailure::Expired);
-        return Err(AppError::new(
-            ErrorCode::KeyExpired,
-            format!(
-                "This API key expired at {} (midnight UTC at the end of its ExpirationDate). \
-                 Ask an administrator to extend its ExpirationDate.",
-                crate::time::rfc3339(expires_at)
-            ),
-        ));
+    let refusal = entry.refusal(now);
+    if let Some(refusal) = refusal {
+        count_refusal(state, refusal);
     }
-    if !entry.operator_active() {
-        state.metrics.auth_failure(AuthFailure::OperatorDeactivated);
-        return Err(AppError::new(
-            ErrorCode::OperatorDeactivated,
-            "The operator this API key acts as is deactivated; an administrator can reactivate \
-             it (PATCH /v4/Operator/{guid} with IsActive true).",
-        ));
+    match refusal {
+        None => {}
+        Some(Refusal::Revoked) => {
+            return Err(AppError::new(
+                ErrorCode::KeyRevoked,
+                format!(
+                    "This API key was revoked. An administrator can issue it a new secret with \
+                     POST /v4/ApiKey/{}/Regenerate.",
+                    entry.guid
+                ),
+            ));
+        }
+        Some(Refusal::Expired(expires_at)) => {
+            return Err(AppError::new(
+                ErrorCode::KeyExpired,
+                format!(
+                    "This API key expired at {} (midnight UTC at the end of its ExpirationDate). \
+                     Ask an administrator to extend its ExpirationDate.",
+                    crate::time::rfc3339(expires_at)
+                ),
+            ));
+        }
+        Some(Refusal::OperatorDeactivated) => {
+            return Err(AppError::new(
+                ErrorCode::OperatorDeactivated,
+                "The operator this API key acts as is deactivated; an administrator can \
+                 reactivate it (PATCH /v4/Operator/{guid} with IsActive true).",
+            ));
+        }
     }
     entry.touch(now);
     Ok(Principal::from_entry(entry).with_client(client))
+}
+
+/// `Authorization: Bearer coffreat_…`: the token from its index, then its
+/// client's state from the credential index. Dies with its client.
+fn authenticate_token(
+    state: &AppState,
+    token_client: ClientAddress,
+    instant: Instant,
+    text: &str,
+) -> AppResult<Principal> {
+    let auth = &state.auth;
+    let token = Token::parse(TokenKind::AccessToken, text);
+    let entry = token.as_ref().and_then(|t| auth.tokens.get(t.lookup_id()));
+    let verified = auth.verify(
+        &state.keys.token_hasher,
+        token.as_ref(),
+        entry.as_ref().map(|e| &e.token_hash),
+    );
+    let entry = match (verified, entry) {
+        (true, Some(entry)) => entry,
+        _ => return Err(failed(state, token_client.ip, instant)),
+    };
+    let now = state.clock.now_millis();
+    if now >= entry.expires_at {
+        state.metrics.auth_failure(AuthFailure::Expired);
+        return Err(AppError::new(
+            ErrorCode::AccessTokenExpired,
+            format!(
+                "This access token expired at {}. Request a new one from POST /oauth2/token \
+                 with your OAuth client's credentials.",
+                crate::time::rfc3339(entry.expires_at)
+            ),
+        ));
+    }
+    let client = auth
+        .index
+        .by_id(entry.credential_id)
+        .filter(|c| c.kind == CredentialKind::OAuthClient && c.refusal(now).is_none());
+    let Some(client) = client else {
+        state.metrics.auth_failure(AuthFailure::ClientInactive);
+        return Err(AppError::new(
+            ErrorCode::OAuthClientInactive,
+            "This access token's OAuth client no longer works (it was revoked, regenerated, \
+             deleted or has expired, or its operator was deactivated), so neither does the \
+             token. An administrator can tell you why (GET /v4/OAuthClient).",
+        ));
+    };
+    client.touch(now);
+    Ok(Principal::from_token(client, entry.scopes).with_client(token_client))
 }
 
 /// Handlers take the `Principal` that `http::rules::guard` authenticated for

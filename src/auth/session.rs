@@ -25,12 +25,12 @@ use actix_web::http::Method;
 use actix_web::{HttpMessage, HttpRequest, web};
 use zeroize::Zeroizing;
 
-use super::index::{AuthIndex, KeyEntry};
-use super::principal::{Principal, client_of};
+use super::index::{AuthIndex, KeyEntry, Refusal};
+use super::principal::{Principal, client_address};
 use crate::crypto::session::{SessionHasher, SessionId};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 /// The cookie's name.
 pub const COOKIE: &str = "coffre_session";
@@ -194,20 +194,19 @@ impl Sessions {
         }
         let entry = index
             .by_id(s.key_id)
-            .filter(|e| e.guid == s.key_guid)
+            .filter(|e| e.guid == s.key_guid && e.kind == CredentialKind::ApiKey)
             .ok_or(Ended::KeyDeleted)?;
         if entry.secret_hash != s.secret_hash {
             return Err(Ended::KeyRegenerated);
         }
-        if entry.revoked {
-            return Err(Ended::KeyRevoked);
+        match entry.refusal(now_ms) {
+            Some(Refusal::Revoked) => return Err(Ended::KeyRevoked),
+            Some(Refusal::Expired(_)) => return Err(Ended::KeyExpired),
+            Some(Refusal::OperatorDeactivated) => return Err(Ended::OperatorDeactivated),
+            None => {}
         }
-        let expired = |at: Option<i64>| at.is_some_and(|at| now_ms >= at);
-        if expired(entry.expires_at) || expired(s.key_expires_at) {
+        if s.key_expires_at.is_some_and(|at| now_ms >= at) {
             return Err(Ended::KeyExpired);
-        }
-        if !entry.operator_active() {
-            return Err(Ended::OperatorDeactivated);
         }
         Ok(entry)
     }
@@ -288,7 +287,7 @@ pub fn authenticate(req: &HttpRequest, cookie: &str) -> AppResult<Principal> {
         .map_err(Ended::error)?;
     entry.touch(now);
     req.extensions_mut().insert(current);
-    Ok(Principal::from_entry(entry).with_client(client_of(req)))
+    Ok(Principal::from_entry(entry).with_client(client_address(req)))
 }
 
 /// The `Set-Cookie` of a new session: `HttpOnly` (no script reads it),
@@ -322,6 +321,8 @@ mod tests {
         KeyEntry::from(&crate::db::api_keys::ApiKeyRow {
             id,
             guid: KEY_GUID,
+            kind: CredentialKind::ApiKey,
+            client_id: None,
             lookup_id: format!("lookup{id}"),
             secret_hash: [hash; 32],
             masked_key: String::new(),

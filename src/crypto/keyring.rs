@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::kdf::{KdfParams, derive_kek};
-use super::{ApiKeyHasher, Sealer, SecretBytes, SecretKey};
+use super::{Sealer, SecretBytes, SecretKey, TokenHasher};
 
 const FORMAT: &str = "coffre-keyring";
 const VERSION: u32 = 1;
@@ -136,7 +136,7 @@ impl fmt::Debug for Keyring {
 pub struct DerivedKeys {
     pub sqlcipher: SecretKey,
     pub sealer: Sealer,
-    pub api_key_hasher: ApiKeyHasher,
+    pub token_hasher: TokenHasher,
 }
 
 impl fmt::Debug for DerivedKeys {
@@ -186,7 +186,10 @@ impl Keyring {
         DerivedKeys {
             sqlcipher: hkdf(root, "coffre/v1/sqlcipher"),
             sealer: Sealer::new(sealing, self.active_key_id),
-            api_key_hasher: ApiKeyHasher::new(hkdf(root, "coffre/v1/api-key-hash")),
+            // The label predates client secrets and access tokens, which
+            // share the key (their hashes bind their kind): kept so stored
+            // API keys keep verifying.
+            token_hasher: TokenHasher::new(hkdf(root, "coffre/v1/api-key-hash")),
         }
     }
 

@@ -1,19 +1,21 @@
 //! Every piece of key material lives here and never leaves as raw bytes except
 //! through `SecretKey::expose`: the keyring (passphrase → Argon2id → KEK → data
-//! key), the keys HKDF derives from the data key, field sealing, API-key hashing and console session ids.
+//! key), the keys HKDF derives from the data key, field sealing, and the format
+//! and hashing of the secrets coffre hands out (API keys, OAuth client secrets
+//! and access tokens, console session ids).
 
-pub mod api_key;
 pub mod kdf;
 pub mod keyring;
 pub mod seal;
 pub mod secret;
 pub mod session;
+pub mod token;
 
-pub use api_key::{ApiKeyHasher, ApiKeyToken};
 pub use kdf::KdfParams;
 pub use keyring::{DerivedKeys, Keyring, KeyringError, KeyringFile, Protector};
 pub use seal::{SealContext, SealError, Sealer};
 pub use secret::{SecretBytes, SecretKey};
+pub use token::{Token, TokenHasher, TokenKind};
 
 /// Fills `buf` from the operating system's CSPRNG.
 ///

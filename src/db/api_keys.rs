@@ -1,14 +1,18 @@
-//! `api_keys`, as rows, each joined with the operator the key acts as (whose
-//! login and e-mail are the key's contact login and e-mail). One column list
-//! serves the API, the authentication index and the expiry sweep.
+//! `api_keys`: the credentials — API keys and OAuth clients, told apart by
+//! `kind` — as rows, each joined with the operator it acts as (whose login and
+//! e-mail are its contact login and e-mail). One column list serves the API,
+//! the authentication index and the expiry sweep.
 
 use super::{Conn, DbError, DbResult, Row};
-use crate::types::{Guid, KeyStatus, PermissionSet};
+use crate::types::{CredentialKind, Guid, KeyStatus, PermissionSet};
 
 #[derive(Debug, Clone)]
 pub struct ApiKeyRow {
     pub id: i64,
     pub guid: Guid,
+    pub kind: CredentialKind,
+    /// An OAuth client's public id; `None` for an API key.
+    pub client_id: Option<String>,
     /// The public part of the key (what a presented key is looked up by).
     pub lookup_id: String,
     /// The keyed hash of the secret part.
@@ -44,7 +48,7 @@ impl ApiKeyRow {
 const SELECT: &str = "SELECT k.id, k.guid, k.lookup_id, k.secret_hash, k.masked_key, k.name,
     k.description, k.contact_first_name, k.contact_last_name, k.operator_id, o.guid, o.email,
     o.login, o.is_active, k.expiration_date, k.expires_at, k.enable_permissions, k.permissions,
-    k.status, k.created_at, k.last_used_at
+    k.status, k.created_at, k.last_used_at, k.kind, k.client_id
     FROM api_keys k JOIN operators o ON o.id = k.operator_id";
 
 fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
@@ -53,9 +57,13 @@ fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
         .try_into()
         .map_err(|_| DbError::Corrupt("an API key hash is not 32 bytes".into()))?;
     let status: String = r.get(18)?;
+    let kind: String = r.get(21)?;
     Ok(ApiKeyRow {
         id: r.get(0)?,
         guid: r.get(1)?,
+        kind: CredentialKind::parse(&kind)
+            .ok_or_else(|| DbError::Corrupt(format!("credential kind {kind:?}")))?,
+        client_id: r.get(22)?,
         lookup_id: r.get(2)?,
         secret_hash,
         masked_key: r.get(4)?,
@@ -79,18 +87,44 @@ fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
     })
 }
 
-pub fn find_by_guid(conn: &Conn<'_>, guid: Guid) -> DbResult<Option<ApiKeyRow>> {
-    conn.query_opt(&format!("{SELECT} WHERE k.guid = ?1"), &[&guid], from_row)
+/// A credential of this kind: `/v4/ApiKey` never sees a client, nor
+/// `/v4/OAuthClient` a key.
+pub fn find_by_guid(
+    conn: &Conn<'_>,
+    kind: CredentialKind,
+    guid: Guid,
+) -> DbResult<Option<ApiKeyRow>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE k.guid = ?1 AND k.kind = ?2"),
+        &[&guid, &kind.as_str()],
+        from_row,
+    )
 }
 
 pub fn find_by_id(conn: &Conn<'_>, id: i64) -> DbResult<ApiKeyRow> {
     conn.query_one(&format!("{SELECT} WHERE k.id = ?1"), &[&id], from_row)
 }
 
+/// `find_by_id`, for a credential that may have been deleted meanwhile.
+pub fn find_by_id_opt(conn: &Conn<'_>, id: i64) -> DbResult<Option<ApiKeyRow>> {
+    conn.query_opt(&format!("{SELECT} WHERE k.id = ?1"), &[&id], from_row)
+}
+
+/// Every credential of every kind (the authentication index).
 pub fn list(conn: &Conn<'_>) -> DbResult<Vec<ApiKeyRow>> {
     conn.query_all(&format!("{SELECT} ORDER BY k.id"), &[], from_row)
 }
 
+/// Whether a credential of either kind has this GUID.
+pub fn guid_taken(conn: &Conn<'_>, guid: Guid) -> DbResult<bool> {
+    conn.query_one(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE guid = ?1)",
+        &[&guid],
+        |r| r.get(0),
+    )
+}
+
+/// Whether a credential of either kind has this lookup id.
 pub fn lookup_id_taken(conn: &Conn<'_>, lookup_id: &str) -> DbResult<bool> {
     conn.query_one(
         "SELECT EXISTS (SELECT 1 FROM api_keys WHERE lookup_id = ?1)",
@@ -99,7 +133,16 @@ pub fn lookup_id_taken(conn: &Conn<'_>, lookup_id: &str) -> DbResult<bool> {
     )
 }
 
-/// The keys acting as an operator.
+/// The credentials of one kind.
+pub fn list_of(conn: &Conn<'_>, kind: CredentialKind) -> DbResult<Vec<ApiKeyRow>> {
+    conn.query_all(
+        &format!("{SELECT} WHERE k.kind = ?1 ORDER BY k.id"),
+        &[&kind.as_str()],
+        from_row,
+    )
+}
+
+/// The credentials (of either kind) acting as an operator.
 pub fn acting_as(conn: &Conn<'_>, operator_id: i64) -> DbResult<Vec<ApiKeyRow>> {
     conn.query_all(
         &format!("{SELECT} WHERE k.operator_id = ?1 ORDER BY k.id"),
@@ -145,6 +188,16 @@ pub struct KeyDetails<'a> {
     pub permissions: PermissionSet,
 }
 
+/// What a credential is, fixed at creation.
+pub struct Identity<'a> {
+    pub guid: Guid,
+    pub kind: CredentialKind,
+    /// An OAuth client's public id; `None` for an API key.
+    pub client_id: Option<&'a str>,
+    pub operator_id: i64,
+}
+
+/// Inserts an API key.
 pub fn insert(
     conn: &Conn<'_>,
     guid: Guid,
@@ -153,14 +206,31 @@ pub fn insert(
     details: &KeyDetails<'_>,
     now_ms: i64,
 ) -> DbResult<i64> {
+    let identity = Identity {
+        guid,
+        kind: CredentialKind::ApiKey,
+        client_id: None,
+        operator_id,
+    };
+    insert_credential(conn, &identity, secret, details, now_ms)
+}
+
+/// Inserts a credential of either kind.
+pub fn insert_credential(
+    conn: &Conn<'_>,
+    identity: &Identity<'_>,
+    secret: &KeySecret,
+    details: &KeyDetails<'_>,
+    now_ms: i64,
+) -> DbResult<i64> {
     conn.query_one(
         "INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, description,
             contact_first_name, contact_last_name, operator_id, expiration_date, expires_at,
-            enable_permissions, permissions, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
+            enable_permissions, permissions, status, created_at, updated_at, kind, client_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)
          RETURNING id",
         &[
-            &guid,
+            &identity.guid,
             &secret.lookup_id,
             &&secret.secret_hash[..],
             &secret.masked_key,
@@ -168,13 +238,15 @@ pub fn insert(
             &details.description,
             &details.contact_first_name,
             &details.contact_last_name,
-            &operator_id,
+            &identity.operator_id,
             &details.expiration_date,
             &details.expires_at,
             &details.enable_permissions,
             &details.permissions.to_storage(),
             &KeyStatus::Active.as_str(),
             &now_ms,
+            &identity.kind.as_str(),
+            &identity.client_id,
         ],
         |r| r.get(0),
     )

@@ -2,7 +2,7 @@
 //! newest first.
 
 use super::{Conn, DbResult, Row};
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 /// A line to write.
 pub struct NewHistory<'a> {
@@ -12,6 +12,7 @@ pub struct NewHistory<'a> {
     pub related_guid: Option<Guid>,
     pub action: &'a str,
     pub api_key_guid: Option<Guid>,
+    pub oauth_client_guid: Option<Guid>,
     pub contact_first_name: &'a str,
     pub contact_last_name: &'a str,
     /// The client address of the request, as text; None for coffre itself.
@@ -22,8 +23,9 @@ pub struct NewHistory<'a> {
 pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
     conn.execute(
         "INSERT INTO history (at, object_type, object_guid, related_guid, action, api_key_guid,
-                              contact_first_name, contact_last_name, details, client_address)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                              contact_first_name, contact_last_name, details, client_address,
+                              oauth_client_guid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         &[
             &h.at,
             &h.object_type,
@@ -35,6 +37,7 @@ pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
             &h.contact_last_name,
             &h.details,
             &h.client_address,
+            &h.oauth_client_guid,
         ],
     )?;
     Ok(())
@@ -49,6 +52,7 @@ pub struct HistoryRow {
     pub related_guid: Option<String>,
     pub action: String,
     pub api_key_guid: Option<String>,
+    pub oauth_client_guid: Option<String>,
     pub contact_first_name: String,
     pub contact_last_name: String,
     pub details: String,
@@ -56,7 +60,7 @@ pub struct HistoryRow {
 }
 
 const SELECT: &str = "SELECT id, at, object_type, object_guid, related_guid, action, api_key_guid,
-    contact_first_name, contact_last_name, details, client_address FROM history";
+    contact_first_name, contact_last_name, details, client_address, oauth_client_guid FROM history";
 
 fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
     Ok(HistoryRow {
@@ -71,6 +75,7 @@ fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
         contact_last_name: r.get(8)?,
         details: r.get(9)?,
         client_address: r.get(10)?,
+        oauth_client_guid: r.get(11)?,
     })
 }
 
@@ -108,16 +113,27 @@ pub fn for_object(conn: &Conn<'_>, guid: Guid, f: &Filter) -> DbResult<Vec<Histo
     )
 }
 
-/// What an API key did, and what was done to it.
-pub fn for_api_key(conn: &Conn<'_>, guid: Guid, f: &Filter) -> DbResult<Vec<HistoryRow>> {
+/// What a credential did, and what was done to it. Only lines about a
+/// credential of this kind: `/v4/ApiKey` never shows a client's history.
+pub fn for_credential(
+    conn: &Conn<'_>,
+    kind: CredentialKind,
+    guid: Guid,
+    f: &Filter,
+) -> DbResult<Vec<HistoryRow>> {
+    let actor = match kind {
+        CredentialKind::ApiKey => "api_key_guid",
+        CredentialKind::OAuthClient => "oauth_client_guid",
+    };
     conn.query_all(
         &format!(
-            "{SELECT} WHERE id IN (SELECT id FROM history WHERE api_key_guid = ?1
-                                  UNION SELECT id FROM history WHERE object_guid = ?1)
+            "{SELECT} WHERE id IN (SELECT id FROM history WHERE {actor} = ?1
+                                  UNION SELECT id FROM history WHERE object_guid = ?1
+                                                                 AND object_type = ?4)
                AND (?2 IS NULL OR at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         ),
-        &[&guid, &f.since_ms, &f.limit],
+        &[&guid, &f.since_ms, &f.limit, &kind.as_str()],
         from_row,
     )
 }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("../../migrations/0002_history_client_address.sql"),
     include_str!("../../migrations/0003_outbox_delivery.sql"),
+    include_str!("../../migrations/0004_oauth_clients.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -94,6 +95,47 @@ mod tests {
         assert_eq!(row, ("Pending".into(), 0, None, None, 1234));
         let bad = conn.execute("UPDATE outbox SET status = 'Lost'", []);
         assert!(bad.is_err(), "only Pending, Sent, Failed");
+    }
+
+    #[test]
+    fn a_version_1_key_becomes_an_api_key_credential() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO operators (guid, full_name, email, login, created_at)
+               VALUES ('O', 'o', 'o@e.com', 'o', 1);
+             INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, operator_id,
+                                   created_at, updated_at)
+               VALUES ('K', 'L', zeroblob(32), 'm', 'n', 1, 1, 1);
+             INSERT INTO outbox (guid, kind, api_key_guid, expires_at, to_address, subject, body,
+                                 created_at)
+               VALUES ('M', 'KeyExpired', 'K', 1, 'o@e.com', 's', 'b', 1);",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 1);
+        let (kind, client_id): (String, Option<String>) = conn
+            .query_row("SELECT kind, client_id FROM api_keys", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((kind.as_str(), client_id), ("ApiKey", None));
+        let mail_kind: String = conn
+            .query_row("SELECT credential_kind FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mail_kind, "ApiKey");
+        // A client needs its public id, and a key may not have one.
+        let insert = |kind: &str, id: &str| {
+            conn.execute(
+                "INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, operator_id,
+                                       created_at, updated_at, kind, client_id)
+                 VALUES (?1, ?1, zeroblob(32), 'm', 'n', 1, 1, 1, ?2, nullif(?3, ''))",
+                rusqlite::params![format!("{kind}{id}"), kind, id],
+            )
+        };
+        assert!(insert("OAuthClient", "").is_err());
+        assert!(insert("ApiKey", "coffreci_x").is_err());
+        insert("OAuthClient", "coffreci_x").unwrap();
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod history;
 pub mod items;
 pub mod migrate;
+pub mod oauth_tokens;
 pub mod operators;
 pub mod outbox;
 pub mod rights;
@@ -82,6 +83,10 @@ impl Gate {
         }
     }
 
+    fn is_closed(&self) -> bool {
+        self.lock().0
+    }
+
     /// Refuses new openings, and waits for those under way.
     fn close(&self) {
         let mut state = self.lock();
@@ -113,7 +118,22 @@ impl r2d2::ManageConnection for GatedManager {
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        self.inner.has_broken(conn)
+        self.gate.is_closed() || self.inner.has_broken(conn)
+    }
+}
+
+/// r2d2 keeps idle connections at hand on its own threads and reports their
+/// failures here: logged, except the gate's refusals after `shutdown`.
+#[derive(Debug)]
+struct PoolErrors {
+    gate: Arc<Gate>,
+}
+
+impl r2d2::HandleError<rusqlite::Error> for PoolErrors {
+    fn handle_error(&self, error: rusqlite::Error) {
+        if !self.gate.is_closed() {
+            log::error!("database connection pool: {error}");
+        }
     }
 }
 
@@ -246,6 +266,7 @@ impl Database {
             .min_idle(Some(options.pool_size.min(2)))
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
+            .error_handler(Box::new(PoolErrors { gate: gate.clone() }))
             .build(manager)
             .map_err(|e| OpenError::Other(format!("connection pool: {e}")))?;
         let writer = Writer::start(writer_conn, options.group_commit_max)
@@ -345,10 +366,18 @@ impl Database {
     }
 
     /// Lets queued writes finish and closes the writer's connection; the
-    /// pool opens no more connections (and none is being opened).
+    /// pool opens no more connections (and none is being opened), and its
+    /// idle ones are closed here and now. A connection closed by another
+    /// thread while the process exits would crash it: SQLCipher's crypto
+    /// state is freed at exit (seen about once in 300 stops under load).
     pub fn shutdown(&self) {
         self.writer.shutdown();
         self.gate.close();
+        // Past the gate every connection counts as broken: handed back, it
+        // is closed by the thread handing it back instead of kept idle.
+        while let Some(idle) = self.pool.try_get() {
+            drop(idle);
+        }
     }
 }
 
@@ -424,5 +453,23 @@ mod tests {
         db.shutdown();
         let state = *db.gate.lock();
         assert_eq!(state, (true, 0), "closed, nothing being opened");
+    }
+
+    /// A connection closed by another thread while the process exits
+    /// crashes it (SQLCipher's crypto state is freed at exit): `shutdown`
+    /// closes every idle connection itself, and one handed back later is
+    /// closed by whoever hands it back.
+    #[test]
+    fn shutdown_closes_the_pooled_connections_on_its_own_thread() {
+        let keys = crate::crypto::Keyring::generate().derive();
+        let db =
+            Database::open(Location::memory(), &keys.sqlcipher, &DbOptions::default()).unwrap();
+        let held = db.pool.get().unwrap();
+        assert!(db.pool.state().connections >= 1);
+        db.shutdown();
+        assert_eq!(db.pool.state().connections, 1, "only the one held is open");
+        drop(held);
+        assert_eq!(db.pool.state().connections, 0, "none left to close at exit");
+        assert!(db.pool.try_get().is_none());
     }
 }

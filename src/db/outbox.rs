@@ -5,12 +5,14 @@
 //! `last_error`, `sent_at`, `message_id`, `next_attempt_at`), written by the
 //! SMTP sender (`mail::delivery`).
 
-use super::{Conn, DbResult, Row};
-use crate::types::Guid;
+use super::{Conn, DbError, DbResult, Row};
+use crate::types::{CredentialKind, Guid};
 
 pub struct NewMessage<'a> {
     pub kind: &'a str,
+    /// The API key's or OAuth client's GUID.
     pub api_key_guid: Guid,
+    pub credential_kind: CredentialKind,
     pub expires_at: i64,
     pub days_before: u32,
     pub to: &'a str,
@@ -21,8 +23,9 @@ pub struct NewMessage<'a> {
 /// Writes the message unless this very notice exists already; true if written.
 pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<bool> {
     let written = conn.execute(
-        "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+        "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body, created_at,
+                             next_attempt_at, credential_kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
          ON CONFLICT (api_key_guid, kind, expires_at, days_before) DO NOTHING",
         &[
             &Guid::new_random(),
@@ -34,6 +37,7 @@ pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<boo
             &m.subject,
             &m.body,
             &now_ms,
+            &m.credential_kind.as_str(),
         ],
     )?;
     Ok(written == 1)
@@ -47,6 +51,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body: String,
     pub api_key_guid: Guid,
+    pub credential_kind: CredentialKind,
     pub kind: String,
     pub created_at: i64,
     /// `Pending`, `Sent` or `Failed`.
@@ -62,11 +67,12 @@ pub struct OutboxRow {
 macro_rules! columns {
     () => {
         "id, guid, to_address, subject, body, api_key_guid, kind, created_at, \
-         status, attempts, last_error, sent_at, message_id, next_attempt_at"
+         status, attempts, last_error, sent_at, message_id, next_attempt_at, credential_kind"
     };
 }
 
 fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
+    let credential_kind: String = r.get(14)?;
     Ok(OutboxRow {
         id: r.get(0)?,
         guid: r.get(1)?,
@@ -82,6 +88,8 @@ fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
         sent_at: r.get(11)?,
         message_id: r.get(12)?,
         next_attempt_at: r.get(13)?,
+        credential_kind: CredentialKind::parse(&credential_kind)
+            .ok_or_else(|| DbError::Corrupt(format!("credential kind {credential_kind:?}")))?,
     })
 }
 

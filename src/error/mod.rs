@@ -150,6 +150,11 @@ impl AppError {
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()
     }
+
+    /// Seconds the client should wait, if the error says.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
 }
 
 impl fmt::Display for AppError {

@@ -15,7 +15,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use crate::auth::principal::client_of;
+use crate::auth::principal::client_address;
 use crate::error::{AppError, AppResult, ErrorCode};
 
 /// `scheme://host[:port]`, lower case, without the scheme's default port.
@@ -49,7 +49,7 @@ pub fn own_origin(req: &HttpRequest) -> Option<String> {
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()))?;
-    let scheme = if client_of(req).https {
+    let scheme = if client_address(req).https {
         "https"
     } else {
         "http"

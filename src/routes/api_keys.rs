@@ -11,7 +11,7 @@ use crate::http::ApiJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
-use crate::types::Guid;
+use crate::types::{CredentialKind, Guid};
 
 #[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
     responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]
@@ -129,7 +129,7 @@ pub async fn key_history(
     // A deleted key still has its history.
     let entries = state
         .read(caller.into(), move |w| {
-            HistoryEntry::all(crate::db::history::for_api_key(w.conn, guid, &filter)?)
+            HistoryEntry::for_credential(w, CredentialKind::ApiKey, guid, &filter)
         })
         .await?;
     Ok(HttpResponse::Ok().json(entries))

@@ -11,9 +11,12 @@ use crate::http::query::since_and_limit;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 use crate::time::rfc3339;
+use crate::types::{CredentialKind, Guid};
+use crate::work::Work;
 
-pub const OBJECT_TYPES: [&str; 6] = [
+pub const OBJECT_TYPES: [&str; 7] = [
     "ApiKey",
+    "OAuthClient",
     "Operator",
     "OperatorGroup",
     "VaultSection",
@@ -21,8 +24,8 @@ pub const OBJECT_TYPES: [&str; 6] = [
     "VaultItem",
 ];
 
-/// One change: what, when, and who (the API key and its contact's names, kept
-/// even after the key is deleted). Never a secret value.
+/// One change: what, when, and who (the API key or OAuth client and its
+/// contact's names, kept even after it is deleted). Never a secret value.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct HistoryEntry {
@@ -35,8 +38,13 @@ pub struct HistoryEntry {
     pub related_guid: String,
     /// e.g. `Created`, `Updated`, `Deleted`, `Revoked`, `Revealed`.
     pub action: String,
-    /// Empty for changes made by coffre itself (init, the expiry sweep).
+    /// The API key that made the change; empty for an OAuth client's, and for
+    /// changes made by coffre itself (init, the expiry sweep).
     pub api_key_guid: String,
+    /// The OAuth client that made the change (with one of its access tokens);
+    /// empty otherwise.
+    #[serde(rename = "OAuthClientGuid")]
+    pub oauth_client_guid: String,
     pub contact_first_name: String,
     pub contact_last_name: String,
     /// The address the request came from (behind trusted proxies, the
@@ -51,6 +59,17 @@ impl HistoryEntry {
     pub fn all(rows: Vec<HistoryRow>) -> AppResult<Vec<HistoryEntry>> {
         Ok(rows.into_iter().map(HistoryEntry::from).collect())
     }
+
+    /// What a key or client did and what was done to it; a deleted one still
+    /// has its history.
+    pub fn for_credential(
+        w: &Work<'_>,
+        kind: CredentialKind,
+        guid: Guid,
+        filter: &Filter,
+    ) -> AppResult<Vec<HistoryEntry>> {
+        HistoryEntry::all(history::for_credential(w.conn, kind, guid, filter)?)
+    }
 }
 
 impl From<HistoryRow> for HistoryEntry {
@@ -63,6 +82,7 @@ impl From<HistoryRow> for HistoryEntry {
             related_guid: r.related_guid.unwrap_or_default(),
             action: r.action,
             api_key_guid: r.api_key_guid.unwrap_or_default(),
+            oauth_client_guid: r.oauth_client_guid.unwrap_or_default(),
             contact_first_name: r.contact_first_name,
             contact_last_name: r.contact_last_name,
             client_address: r.client_address.unwrap_or_default(),
@@ -76,6 +96,7 @@ impl From<HistoryRow> for HistoryEntry {
 #[allow(dead_code)]
 pub enum HistoryObjectType {
     ApiKey,
+    OAuthClient,
     Operator,
     OperatorGroup,
     VaultSection,

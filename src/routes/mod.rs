@@ -14,6 +14,8 @@ pub mod groups;
 pub mod health;
 pub mod history;
 pub mod items;
+pub mod oauth;
+pub mod oauth_clients;
 pub mod openapi;
 pub mod operators;
 pub mod outbox;
@@ -76,6 +78,11 @@ api! {
     openapi::openapi_json               => none, None;
     openapi::docs_page                  => none, None;
 
+    // OAuth 2.0: public, authenticating the client themselves.
+    oauth::token                        => none, None;
+    oauth::revoke                       => none, None;
+    oauth::metadata                     => none, None;
+
     // The web console's sign-in: public, checking the key itself.
     session::sign_in                    => none, None;
     session::current_session            => none, Authenticated;
@@ -112,6 +119,15 @@ api! {
     api_keys::regenerate_key            => API_KEY_UPDATE, Administrators;
     api_keys::delete_key                => API_KEY_DELETE, Administrators;
     api_keys::key_history               => API_KEY_READ, Administrators;
+
+    oauth_clients::list_oauth_clients   => OAUTH_CLIENT_READ, Administrators;
+    oauth_clients::get_oauth_client     => OAUTH_CLIENT_READ, Administrators;
+    oauth_clients::create_oauth_client  => OAUTH_CLIENT_CREATE, Administrators;
+    oauth_clients::replace_oauth_client => OAUTH_CLIENT_UPDATE, Administrators;
+    oauth_clients::revoke_oauth_client  => OAUTH_CLIENT_UPDATE, Administrators;
+    oauth_clients::regenerate_oauth_client => OAUTH_CLIENT_UPDATE, Administrators;
+    oauth_clients::delete_oauth_client  => OAUTH_CLIENT_DELETE, Administrators;
+    oauth_clients::oauth_client_history => OAUTH_CLIENT_READ, Administrators;
 
     operators::list_operators           => OPERATOR_READ, Administrators;
     operators::get_operator             => OPERATOR_READ, Administrators;

@@ -3,7 +3,10 @@
 //! endpoint, and a Swagger UI page served from the binary (no CDN).
 
 use actix_web::{HttpResponse, web};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
+    SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -40,7 +43,36 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        let scopes = Scopes::from_iter(crate::types::permissions::all_names().iter().map(|name| {
+            let p = crate::types::Permission::parse(name)
+                .unwrap_or_else(|| unreachable!("all_names lists permissions"));
+            (p.scope().to_string(), format!("The permission {name}"))
+        }));
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/oauth2/token",
+                    scopes,
+                ))],
+                "OAuth 2.0 client credentials: an OAuthClient trades its ClientId and \
+                 ClientSecret at POST /oauth2/token for an access token, sent as \
+                 `Authorization: Bearer coffreat_…`. One scope per permission.",
+            )),
+        );
     }
+}
+
+/// The ways an operation accepts: a key in any of its three places, or an
+/// access token carrying the scope of the operation's permission.
+fn security_of(permission: Option<crate::types::Permission>) -> Vec<SecurityRequirement> {
+    let no_scopes: [&str; 0] = [];
+    vec![
+        SecurityRequirement::new("bearer", no_scopes),
+        SecurityRequirement::new("apiKey", no_scopes),
+        SecurityRequirement::new("basic", no_scopes),
+        SecurityRequirement::new("oauth2", permission.map(|p| p.scope())),
+    ]
 }
 
 #[derive(OpenApi)]
@@ -51,15 +83,20 @@ impl Modify for Security {
             expiry and fine-grained permissions (after Coupa). Every error has the shape \
             `{\"Messages\": [{\"Code\": ..., \"Message\": ...}]}`. Authenticate with an API key in \
             one of three ways: `Authorization: Bearer KEY`, `X-Api-Key: KEY`, or HTTP Basic with \
-            the key as the password."
+            the key as the password; or with an OAuth 2.0 access token (client credentials grant \
+            at `POST /oauth2/token`) as `Authorization: Bearer TOKEN`, whose scopes \
+            (`coffre.<object>.<action>`, one per permission) stand for permissions. The OAuth \
+            endpoints answer in OAuth's own shapes (RFC 6749, RFC 7009, RFC 8414)."
     ),
     components(schemas(ErrorBody, ErrorMessage, super::history::HistoryObjectType)),
     modifiers(&Security),
-    security(("bearer" = []), ("apiKey" = []), ("basic" = [])),
+    security(("bearer" = []), ("apiKey" = []), ("basic" = []), ("oauth2" = [])),
     tags(
         (name = "VaultItem", description = "Vault items: credential sets, certificates, certificate archives, files, one-time passwords"),
         (name = "VaultSection", description = "Vault sections and their View/Change authorizations"),
         (name = "ApiKey", description = "API keys: permissions, expiry, revoke, regenerate"),
+        (name = "OAuthClient", description = "OAuth 2.0 clients: scopes, expiry, revoke, regenerate"),
+        (name = "OAuth", description = "OAuth 2.0 client credentials: tokens, revocation, metadata"),
         (name = "Operator", description = "Operators (account administration)"),
         (name = "OperatorGroup", description = "Operator groups and their members (account administration)"),
         (name = "History", description = "Who changed what, and when"),
@@ -104,11 +141,18 @@ pub fn document(dev: bool) -> utoipa::openapi::OpenApi {
             op.extensions
                 .get_or_insert_with(Default::default)
                 .merge(extensions);
+            if d.rule.needs_key() {
+                op.security = Some(security_of(d.rule.permission));
+            }
             let needs = match d.rule.permission {
-                Some(p) => format!("Needs the permission `{p}`. {}", requires.sentence()),
                 None if requires == crate::http::rules::Requires::None => {
                     "Public: no key is needed.".to_string()
                 }
+                Some(p) => format!(
+                    "Needs the permission `{p}` (OAuth scope `{}`). {}",
+                    p.scope(),
+                    requires.sentence()
+                ),
                 None => format!("Needs no permission. {}", requires.sentence()),
             };
             op.description = Some(match op.description.take() {
@@ -184,7 +228,18 @@ mod tests {
                         );
                     }
                 }
+                // JSON bodies; the OAuth forms answer a wrong type with
+                // invalid_request (400), as RFC 6749 §5.2 says.
+                let json_body = op["requestBody"]["content"]
+                    .get("application/json")
+                    .is_some();
                 if op.get("requestBody").is_some() {
+                    assert!(
+                        responses.contains_key("413"),
+                        "{method} {path}: 413 undocumented"
+                    );
+                }
+                if json_body {
                     for code in ["413", "415"] {
                         assert!(
                             responses.contains_key(code),
@@ -199,7 +254,13 @@ mod tests {
             schemes.contains_key("bearer")
                 && schemes.contains_key("apiKey")
                 && schemes.contains_key("basic")
+                && schemes.contains_key("oauth2")
         );
+        let flow = &schemes["oauth2"]["flows"]["clientCredentials"];
+        assert_eq!(flow["tokenUrl"], "/oauth2/token");
+        for scope in crate::types::permissions::all_scopes() {
+            assert!(flow["scopes"].get(scope).is_some(), "{scope} undescribed");
+        }
         assert!(
             paths["/health"]["get"]["security"]
                 .as_array()
@@ -265,6 +326,39 @@ mod tests {
             json["components"]["schemas"]["ErrorMessage"]["properties"]["Code"]["$ref"],
             "#/components/schemas/ErrorCode"
         );
+    }
+
+    #[test]
+    fn every_authenticated_operation_says_which_schemes_and_scope_it_accepts() {
+        let json = serde_json::to_value(document(true)).unwrap();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let security = op["security"].as_array().unwrap();
+                let permission = op["x-coffre-permission"].as_str().unwrap();
+                if permission == "none" && op["x-coffre-requires"] == "none" {
+                    assert!(
+                        security.iter().all(|s| s.as_object().unwrap().is_empty()),
+                        "{method} {path} is public"
+                    );
+                    continue;
+                }
+                let oauth = security
+                    .iter()
+                    .find_map(|s| s.get("oauth2"))
+                    .unwrap_or_else(|| panic!("{method} {path}: no oauth2"));
+                let expected: Vec<&str> = crate::types::Permission::parse(permission)
+                    .map(|p| p.scope())
+                    .into_iter()
+                    .collect();
+                assert_eq!(oauth, &serde_json::json!(expected), "{method} {path}");
+                for scheme in ["bearer", "apiKey", "basic"] {
+                    assert!(
+                        security.iter().any(|s| s.get(scheme).is_some()),
+                        "{method} {path}: no {scheme}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::sessions::{self, SessionInfo};
 use crate::auth::Principal;
-use crate::auth::principal::{authenticate_key, client_of};
+use crate::auth::principal::{authenticate_key, client_address};
 use crate::auth::session::{self as cookie_session, COOKIE, CurrentSession};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::ApiJson;
@@ -47,7 +47,7 @@ pub async fn sign_in(
             "ApiKey is required: send {\"ApiKey\": \"coffre_…\"} with the key to sign in with.",
         )
     })?;
-    let principal = authenticate_key(&req, Some(presented.as_str()))?;
+    let principal = authenticate_key(&req, &presented)?;
     let key = principal.credential().clone();
     let now = state.clock.now_millis();
     let ends_at = state.sessions.ends_at(now);
@@ -59,7 +59,7 @@ pub async fn sign_in(
         .await?;
     let value = state.sessions.open(&key, now);
     Ok(HttpResponse::Created()
-        .cookie(cookie_session::cookie(&value, client_of(&req).https))
+        .cookie(cookie_session::cookie(&value, client_address(&req).https))
         .json(info))
 }
 
@@ -92,7 +92,7 @@ pub async fn sign_out(req: HttpRequest, state: web::Data<AppState>) -> AppResult
     if let Some(cookie) = req.cookie(COOKIE) {
         origin::require_same_origin(&req)?;
         state.sessions.close(cookie.value());
-        res.cookie(cookie_session::removal(client_of(&req).https));
+        res.cookie(cookie_session::removal(client_address(&req).https));
     }
     Ok(res.finish())
 }

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::accounts::api_keys::ApiKeyInput;
 use crate::accounts::groups::OperatorGroupInput;
 use crate::accounts::operators::OperatorInput;
-use crate::crypto::ApiKeyToken;
+use crate::crypto::{Token, TokenKind};
 use crate::error::AppError;
 use crate::types::Guid;
 use crate::vault::authorizations::AuthorizationInput;
@@ -288,7 +288,7 @@ fn read_entry(
                          key (`coffre keygen` prints one)"
                     )
                 })?;
-                if ApiKeyToken::parse(&key).is_none() {
+                if Token::parse(TokenKind::ApiKey, &key).is_none() {
                     return Err(format!(
                         "{label}: Key is not a well-formed coffre key (a typo or a truncated \
                          key fails its checksum); `coffre keygen` prints one"

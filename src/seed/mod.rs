@@ -31,7 +31,7 @@ pub use file::{Entry, Kind, Seed};
 use crate::accounts::{api_keys, groups, operators};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::{ApiKeyToken, Keyring};
+use crate::crypto::{Keyring, Token, TokenKind};
 use crate::db::{self, Location};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
@@ -152,12 +152,12 @@ fn apply_entry(w: &Work<'_>, entry: &Entry) -> AppResult<()> {
         Kind::ApiKey => {
             let mut body: api_keys::ApiKeyInput = input(&entry.body)?;
             let guid = fixed_guid(entry, body.api_key_guid.take(), |g| {
-                Ok(db::api_keys::find_by_guid(w.conn, g)?.is_some())
+                db::api_keys::guid_taken(w.conn, g)
             })?;
             let token = refs
                 .key
                 .as_deref()
-                .and_then(|k| ApiKeyToken::parse(k))
+                .and_then(|k| Token::parse(TokenKind::ApiKey, k))
                 .ok_or_else(|| refused("Key is required: a well-formed coffre key"))?;
             if db::api_keys::lookup_id_taken(w.conn, token.lookup_id())? {
                 return Err(refused(

@@ -1,6 +1,7 @@
 //! Value types every layer shares — the HTTP edge, the rules and the
-//! repositories: GUIDs, permissions, a key's stored status, section rights,
-//! who an authorization is for. They depend on nothing else in the crate.
+//! repositories: GUIDs, permissions, the kinds of credential and a
+//! credential's stored status, section rights, who an authorization is for.
+//! They depend on nothing else in the crate.
 
 pub mod guid;
 pub mod permissions;
@@ -27,7 +28,51 @@ pub fn ignored_schema() -> utoipa::openapi::schema::Schema {
         .into()
 }
 
-/// An API key's status as stored. `Expired` is also derived from the clock:
+/// The two kinds of credential, stored side by side (issue 16): an API key is
+/// presented on every request; an OAuth client trades its secret for access
+/// tokens. Each acts as exactly one operator, with the same expiry, status,
+/// history and e-mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    ApiKey,
+    OAuthClient,
+}
+
+impl CredentialKind {
+    /// As stored, and as history's `ObjectType` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "ApiKey",
+            CredentialKind::OAuthClient => "OAuthClient",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CredentialKind> {
+        match text {
+            "ApiKey" => Some(CredentialKind::ApiKey),
+            "OAuthClient" => Some(CredentialKind::OAuthClient),
+            _ => None,
+        }
+    }
+
+    /// In sentences: "API key", "OAuth client".
+    pub fn noun(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "API key",
+            CredentialKind::OAuthClient => "OAuth client",
+        }
+    }
+
+    /// Where the API manages this kind.
+    pub fn path(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "/v4/ApiKey",
+            CredentialKind::OAuthClient => "/v4/OAuthClient",
+        }
+    }
+}
+
+/// An API key's (or OAuth client's) status as stored. `Expired` is also derived from the clock:
 /// a key past its expiry instant is expired before any sweep marks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStatus {

@@ -1,11 +1,15 @@
-//! API-key permissions, `Object.Action` (SPEC §4). A key with
+//! Permissions, `Object.Action` (SPEC §4), and their OAuth 2.0 scopes,
+//! `coffre.<object>.<action>` (issue 16): one scope per permission. A key with
 //! `EnablePermissions` false holds every permission except the explicit-only
-//! ones (`ApiKey.*`, `VaultItem.Reveal`), which must be selected by name.
+//! ones (`ApiKey.*`, `OAuthClient.*`, `VaultItem.Reveal`), which must be
+//! selected by name. Permissions are stored by name, so bit positions may move.
 
 use std::fmt;
+use std::sync::LazyLock;
 
-pub const OBJECTS: [&str; 8] = [
+pub const OBJECTS: [&str; 9] = [
     "ApiKey",
+    "OAuthClient",
     "Operator",
     "OperatorGroup",
     "VaultSection",
@@ -16,11 +20,15 @@ pub const OBJECTS: [&str; 8] = [
 ];
 
 /// Every permission by bit index: the 8 × 4 CRUD grid, then the two extras.
-const NAMES: [&str; 34] = [
+const NAMES: [&str; 38] = [
     "ApiKey.Read",
     "ApiKey.Create",
     "ApiKey.Update",
     "ApiKey.Delete",
+    "OAuthClient.Read",
+    "OAuthClient.Create",
+    "OAuthClient.Update",
+    "OAuthClient.Delete",
     "Operator.Read",
     "Operator.Create",
     "Operator.Update",
@@ -61,30 +69,34 @@ impl Permission {
     pub const API_KEY_CREATE: Permission = Permission(1);
     pub const API_KEY_UPDATE: Permission = Permission(2);
     pub const API_KEY_DELETE: Permission = Permission(3);
-    pub const OPERATOR_READ: Permission = Permission(4);
-    pub const OPERATOR_CREATE: Permission = Permission(5);
-    pub const OPERATOR_UPDATE: Permission = Permission(6);
-    pub const OPERATOR_DELETE: Permission = Permission(7);
-    pub const GROUP_READ: Permission = Permission(8);
-    pub const GROUP_CREATE: Permission = Permission(9);
-    pub const GROUP_UPDATE: Permission = Permission(10);
-    pub const GROUP_DELETE: Permission = Permission(11);
-    pub const SECTION_READ: Permission = Permission(12);
-    pub const SECTION_CREATE: Permission = Permission(13);
-    pub const SECTION_UPDATE: Permission = Permission(14);
-    pub const SECTION_DELETE: Permission = Permission(15);
-    pub const AUTHORIZATION_READ: Permission = Permission(16);
-    pub const AUTHORIZATION_CREATE: Permission = Permission(17);
-    pub const AUTHORIZATION_UPDATE: Permission = Permission(18);
-    pub const AUTHORIZATION_DELETE: Permission = Permission(19);
-    pub const ITEM_READ: Permission = Permission(20);
-    pub const ITEM_CREATE: Permission = Permission(21);
-    pub const ITEM_UPDATE: Permission = Permission(22);
-    pub const ITEM_DELETE: Permission = Permission(23);
-    pub const OUTBOX_READ: Permission = Permission(24);
-    pub const HISTORY_READ: Permission = Permission(28);
-    pub const ITEM_REVEAL: Permission = Permission(32);
-    pub const ITEM_USE: Permission = Permission(33);
+    pub const OAUTH_CLIENT_READ: Permission = Permission(4);
+    pub const OAUTH_CLIENT_CREATE: Permission = Permission(5);
+    pub const OAUTH_CLIENT_UPDATE: Permission = Permission(6);
+    pub const OAUTH_CLIENT_DELETE: Permission = Permission(7);
+    pub const OPERATOR_READ: Permission = Permission(8);
+    pub const OPERATOR_CREATE: Permission = Permission(9);
+    pub const OPERATOR_UPDATE: Permission = Permission(10);
+    pub const OPERATOR_DELETE: Permission = Permission(11);
+    pub const GROUP_READ: Permission = Permission(12);
+    pub const GROUP_CREATE: Permission = Permission(13);
+    pub const GROUP_UPDATE: Permission = Permission(14);
+    pub const GROUP_DELETE: Permission = Permission(15);
+    pub const SECTION_READ: Permission = Permission(16);
+    pub const SECTION_CREATE: Permission = Permission(17);
+    pub const SECTION_UPDATE: Permission = Permission(18);
+    pub const SECTION_DELETE: Permission = Permission(19);
+    pub const AUTHORIZATION_READ: Permission = Permission(20);
+    pub const AUTHORIZATION_CREATE: Permission = Permission(21);
+    pub const AUTHORIZATION_UPDATE: Permission = Permission(22);
+    pub const AUTHORIZATION_DELETE: Permission = Permission(23);
+    pub const ITEM_READ: Permission = Permission(24);
+    pub const ITEM_CREATE: Permission = Permission(25);
+    pub const ITEM_UPDATE: Permission = Permission(26);
+    pub const ITEM_DELETE: Permission = Permission(27);
+    pub const OUTBOX_READ: Permission = Permission(28);
+    pub const HISTORY_READ: Permission = Permission(32);
+    pub const ITEM_REVEAL: Permission = Permission(36);
+    pub const ITEM_USE: Permission = Permission(37);
 
     pub fn name(self) -> &'static str {
         NAMES[self.0 as usize]
@@ -98,9 +110,25 @@ impl Permission {
             .map(|i| Permission(i as u8))
     }
 
-    /// Left off unless the key selects it explicitly (`EnablePermissions`).
+    /// The OAuth 2.0 scope granting this permission: `coffre.vault_item.reveal`.
+    pub fn scope(self) -> &'static str {
+        &SCOPES[self.0 as usize]
+    }
+
+    /// Exact, case-sensitive scopes as listed by `all_scopes`.
+    pub fn from_scope(scope: &str) -> Option<Permission> {
+        SCOPES
+            .iter()
+            .position(|s| s == scope)
+            .map(|i| Permission(i as u8))
+    }
+
+    /// Left off unless the key selects it explicitly (`EnablePermissions`):
+    /// whatever manages credentials, and reading secrets.
     pub fn is_explicit_only(self) -> bool {
-        self.name().starts_with("ApiKey.") || self == Permission::ITEM_REVEAL
+        self.name().starts_with("ApiKey.")
+            || self.name().starts_with("OAuthClient.")
+            || self == Permission::ITEM_REVEAL
     }
 
     fn bit(self) -> u64 {
@@ -122,6 +150,37 @@ impl fmt::Display for Permission {
 
 pub fn all_names() -> &'static [&'static str] {
     &NAMES
+}
+
+/// `ApiKey` → `api_key`, `OAuthClient` → `oauth_client`: a capital letter
+/// after a lower-case one starts a word, so a run of capitals stays one word.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Every scope by bit index: `coffre.<object>.<action>` of each name.
+static SCOPES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    NAMES
+        .iter()
+        .map(|name| {
+            let (object, action) = name.split_once('.').unwrap_or((name, ""));
+            format!("coffre.{}.{}", snake_case(object), snake_case(action))
+        })
+        .collect()
+});
+
+/// Every scope, in the order of `all_names`.
+pub fn all_scopes() -> impl Iterator<Item = &'static str> {
+    SCOPES.iter().map(String::as_str)
 }
 
 /// A set of permissions as a bitmask: membership is one AND.
@@ -183,16 +242,39 @@ impl PermissionSet {
         self.iter().map(|p| p.name().to_string()).collect()
     }
 
+    pub fn scopes(self) -> Vec<String> {
+        self.iter().map(|p| p.scope().to_string()).collect()
+    }
+
+    /// Those in both.
+    pub fn intersection(self, other: PermissionSet) -> PermissionSet {
+        PermissionSet(self.0 & other.0)
+    }
+
     /// Parses names; on failure returns the ones that are not permissions.
     pub fn parse<'a>(
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<PermissionSet, Vec<String>> {
+        Self::parse_with(names, Permission::parse)
+    }
+
+    /// Parses scopes; on failure returns the ones that are not scopes.
+    pub fn parse_scopes<'a>(
+        scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<PermissionSet, Vec<String>> {
+        Self::parse_with(scopes, Permission::from_scope)
+    }
+
+    fn parse_with<'a>(
+        words: impl IntoIterator<Item = &'a str>,
+        parse: fn(&str) -> Option<Permission>,
+    ) -> Result<PermissionSet, Vec<String>> {
         let mut set = PermissionSet::default();
         let mut unknown = Vec::new();
-        for name in names {
-            match Permission::parse(name) {
+        for word in words {
+            match parse(word) {
                 Some(p) => set.insert(p),
-                None => unknown.push(name.to_string()),
+                None => unknown.push(word.to_string()),
             }
         }
         if unknown.is_empty() {
@@ -224,7 +306,7 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
-/// For the API description: a permission's name, one of the 34.
+/// For the API description: a permission's name, one of the 38.
 pub struct PermissionName;
 
 impl utoipa::PartialSchema for PermissionName {
@@ -239,6 +321,24 @@ impl utoipa::PartialSchema for PermissionName {
 }
 
 impl utoipa::ToSchema for PermissionName {}
+
+/// For the API description: an OAuth 2.0 scope, one per permission.
+pub struct ScopeName;
+
+impl utoipa::PartialSchema for ScopeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(all_scopes()))
+            .description(Some(
+                "`coffre.<object>.<action>`, the permission `Object.Action` in lower snake case",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ScopeName {}
 
 #[cfg(test)]
 mod tests {
@@ -255,13 +355,18 @@ mod tests {
         expected.push("VaultItem.Reveal".into());
         expected.push("VaultItem.Use".into());
         assert_eq!(all_names(), expected.as_slice());
-        assert_eq!(PermissionSet::all().iter().count(), 34);
+        assert_eq!(PermissionSet::all().iter().count(), 38);
     }
 
     #[test]
     fn constants_point_at_their_names() {
         for (p, name) in [
             (Permission::API_KEY_DELETE, "ApiKey.Delete"),
+            (Permission::OAUTH_CLIENT_READ, "OAuthClient.Read"),
+            (Permission::OAUTH_CLIENT_CREATE, "OAuthClient.Create"),
+            (Permission::OAUTH_CLIENT_UPDATE, "OAuthClient.Update"),
+            (Permission::OAUTH_CLIENT_DELETE, "OAuthClient.Delete"),
+            (Permission::OPERATOR_READ, "Operator.Read"),
             (Permission::GROUP_UPDATE, "OperatorGroup.Update"),
             (Permission::SECTION_DELETE, "VaultSection.Delete"),
             (
@@ -279,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn without_enable_permissions_everything_but_api_keys_and_reveal() {
+    fn without_enable_permissions_everything_but_credentials_and_reveal() {
         let implicit = PermissionSet::effective(false, PermissionSet::default());
         assert!(implicit.contains(Permission::ITEM_READ));
         assert!(implicit.contains(Permission::ITEM_USE));
@@ -290,10 +395,14 @@ mod tests {
             Permission::API_KEY_CREATE,
             Permission::API_KEY_UPDATE,
             Permission::API_KEY_DELETE,
+            Permission::OAUTH_CLIENT_READ,
+            Permission::OAUTH_CLIENT_CREATE,
+            Permission::OAUTH_CLIENT_UPDATE,
+            Permission::OAUTH_CLIENT_DELETE,
         ] {
             assert!(!implicit.contains(p), "{p}");
         }
-        assert_eq!(implicit.iter().count(), 34 - 5);
+        assert_eq!(implicit.iter().count(), 38 - 9);
     }
 
     #[test]
@@ -323,6 +432,74 @@ mod tests {
             vec!["VaultItem.Reveal"]
         );
         assert!(caller.missing_from(PermissionSet::all()).is_empty());
+    }
+
+    #[test]
+    fn every_permission_has_one_scope_in_lower_snake_case() {
+        for (p, scope) in [
+            (Permission::ITEM_READ, "coffre.vault_item.read"),
+            (Permission::ITEM_REVEAL, "coffre.vault_item.reveal"),
+            (
+                Permission::AUTHORIZATION_CREATE,
+                "coffre.vault_section_authorization.create",
+            ),
+            (Permission::OAUTH_CLIENT_READ, "coffre.oauth_client.read"),
+            (Permission::API_KEY_UPDATE, "coffre.api_key.update"),
+            (Permission::GROUP_DELETE, "coffre.operator_group.delete"),
+        ] {
+            assert_eq!(p.scope(), scope);
+            assert_eq!(Permission::from_scope(scope), Some(p));
+        }
+        let scopes: Vec<&str> = all_scopes().collect();
+        assert_eq!(scopes.len(), all_names().len());
+        for (scope, name) in scopes.iter().zip(all_names()) {
+            let p = Permission::parse(name).unwrap();
+            assert_eq!(p.scope(), *scope, "in the order of all_names");
+            assert!(
+                scope.starts_with("coffre.")
+                    && scope
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "{scope}"
+            );
+            assert_eq!(scope.matches('.').count(), 2, "{scope}");
+        }
+        let mut unique = scopes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            scopes.len(),
+            "no two permissions share a scope"
+        );
+    }
+
+    #[test]
+    fn scopes_parse_exactly_and_report_what_is_unknown() {
+        let set =
+            PermissionSet::parse_scopes(["coffre.vault_item.read", "coffre.history.read"]).unwrap();
+        assert_eq!(set.names(), vec!["VaultItem.Read", "History.Read"]);
+        assert_eq!(
+            set.scopes(),
+            vec!["coffre.vault_item.read", "coffre.history.read"]
+        );
+        let err = PermissionSet::parse_scopes([
+            "coffre.vault_item.read",
+            "COFFRE.VAULT_ITEM.READ",
+            "VaultItem.Read",
+            "coffre.vaultitem.read",
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err,
+            vec![
+                "COFFRE.VAULT_ITEM.READ",
+                "VaultItem.Read",
+                "coffre.vaultitem.read"
+            ]
+        );
+        let narrow = PermissionSet::parse(["VaultItem.Read"]).unwrap();
+        assert_eq!(set.intersection(narrow), narrow);
     }
 
     #[test]

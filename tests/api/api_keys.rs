@@ -73,12 +73,7 @@ async fn create_returns_201_with_every_field_and_the_key_once() {
 #[tokio::test]
 async fn the_key_never_reaches_a_log_line_or_the_database_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(tmp.path().join("d"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("RUST_LOG", "debug");
-    let server = ServerProcess::start(cmd);
+    let server = serve_with_debug_log(&tmp.path().join("d"));
     let boot = server.bootstrap_key();
     let client = reqwest::Client::new();
     let res = read(

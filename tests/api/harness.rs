@@ -128,7 +128,7 @@ fn keygen_prints_a_fresh_well_formed_key() {
     assert_ne!(a, b);
     for key in [a, b] {
         assert!(
-            coffre::crypto::ApiKeyToken::parse(key).is_some(),
+            coffre::crypto::Token::parse(coffre::crypto::TokenKind::ApiKey, key).is_some(),
             "{key} is not well-formed"
         );
     }

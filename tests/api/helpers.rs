@@ -29,6 +29,23 @@ pub struct ApiKeyHandle {
     pub operator_guid: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct ClientHandle {
+    pub guid: String,
+    pub client_id: String,
+    pub secret: String,
+    pub operator_guid: String,
+}
+
+/// `application/x-www-form-urlencoded`, as OAuth clients send it.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
 /// Argon2 at test cost: the real cost is measured by the benchmark, not paid per test.
 pub const TEST_KDF: KdfParams = KdfParams {
     memory_kib: 256,
@@ -285,6 +302,60 @@ impl TestApp {
         }
     }
 
+    /// Creates an OAuth client (as the bootstrap key); `extra` overrides the
+    /// defaults (one scope: coffre.vault_item.read).
+    pub async fn create_client(&self, extra: Value) -> ClientHandle {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let mut body = json!({
+            "Name": format!("client {}", &n[..8]),
+            "ContactFirstName": "Katherine",
+            "ContactLastName": "Johnson",
+            "ContactLogin": format!("client-{n}"),
+            "ContactEmail": format!("{n}@clients.example.com"),
+            "Scopes": ["coffre.vault_item.read"],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = self.post("/v4/OAuthClient", body).await.expect(201);
+        ClientHandle {
+            guid: res.guid("OAuthClientGuid"),
+            client_id: res.guid("ClientId"),
+            secret: res.guid("ClientSecret"),
+            operator_guid: res.guid("OperatorGuid"),
+        }
+    }
+
+    /// `POST path` with a form body, with HTTP Basic client credentials if given.
+    pub async fn post_form(&self, path: &str, basic: Option<(&str, &str)>, body: &str) -> Res {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// An access token for `client` (client_secret_basic), with `scope` if given.
+    pub async fn token(&self, client: &ClientHandle, scope: Option<&str>) -> String {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        let res = self
+            .post_form(
+                "/oauth2/token",
+                Some((&client.client_id, &client.secret)),
+                &form(&pairs),
+            )
+            .await
+            .expect(200);
+        res.guid("access_token")
+    }
+
     /// Puts an operator in Administrators.
     pub async fn make_admin(&self, operator_guid: &str) {
         let groups = self.get("/v4/OperatorGroup").await.expect(200);
@@ -417,6 +488,17 @@ pub fn coffre() -> Command {
         .env("COFFRE_KDF_ITERATIONS", TEST_KDF.iterations.to_string())
         .env("RUST_LOG", "info");
     cmd
+}
+
+/// `coffre serve` on a new data dir with every request logged (`RUST_LOG=debug`),
+/// for tests that read the log for what must never be in it.
+pub fn serve_with_debug_log(data_dir: &Path) -> ServerProcess {
+    let mut cmd = coffre();
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .env("RUST_LOG", "debug");
+    ServerProcess::start(cmd)
 }
 
 pub struct Output {

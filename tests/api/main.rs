@@ -22,6 +22,8 @@ mod limits;
 mod logging;
 mod mail;
 mod metrics;
+mod oauth;
+mod oauth_library;
 mod permissions;
 mod principals;
 mod proxies;

@@ -2,7 +2,8 @@
 //! `x-coffre-permission` and `x-coffre-requires` of every operation in
 //! `/openapi.json`) and checked against every operation:
 //! - a key holding every permission but the required one gets 403
-//!   MissingPermission naming it;
+//!   MissingPermission naming it, and so does an OAuth access token carrying
+//!   every scope but the required one;
 //! - a key holding every permission whose operator lacks the declared right
 //!   (Administrators, View or Change on the section) gets the documented 403
 //!   or 404, and a filtered list shows nothing it may not view;
@@ -41,6 +42,7 @@ struct Fixtures {
     usage: String,
     authorization: String,
     key: String,
+    client: String,
     operator: String,
     group: String,
 }
@@ -89,12 +91,14 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .expect(201)
         .guid("OperatorGuid");
     let key = app.create_key(json!({})).await.guid;
+    let client = app.create_client(json!({})).await.guid;
     Fixtures {
         section,
         item,
         usage,
         authorization,
         key,
+        client,
         operator,
         group,
     }
@@ -126,6 +130,7 @@ async fn operations(app: &TestApp, f: &Fixtures) -> Vec<Operation> {
                 .replace("{UsageGuid}", &f.usage)
                 .replace("{AuthorizationId}", &f.authorization)
                 .replace("{ApiKeyGuid}", &f.key)
+                .replace("{OAuthClientGuid}", &f.client)
                 .replace("{OperatorGuid}", &f.operator)
                 .replace("{OperatorGroupGuid}", &f.group);
             assert!(
@@ -185,7 +190,7 @@ fn expected_permission(op: &Operation) -> String {
 fn expected_requirement(op: &Operation) -> &'static [&'static str] {
     let family = op.template.split('/').nth(2).unwrap_or("");
     match family {
-        "ApiKey" | "Operator" | "OperatorGroup" | "History" | "Outbox" | "Dev" => {
+        "ApiKey" | "OAuthClient" | "Operator" | "OperatorGroup" | "History" | "Outbox" | "Dev" => {
             &["Administrators"]
         }
         "VaultItem" if op.method == Method::GET && op.template == "/v4/VaultItem" => &["filtered"],
@@ -256,6 +261,28 @@ async fn every_operation_refuses_a_key_without_its_permission_or_its_operator_ri
         );
     }
 
+    // 1b. The same through OAuth: a client allowed every scope, whose token
+    //     carries every scope but the one the operation needs.
+    let scopes: Vec<&str> = coffre::types::permissions::all_scopes().collect();
+    let client = app.create_client(json!({"Scopes": scopes})).await;
+    app.make_admin(&client.operator_guid).await;
+    for op in ops.iter().filter(|op| op.permission != "none") {
+        let scope = coffre::types::Permission::parse(&op.permission)
+            .unwrap()
+            .scope();
+        let others: Vec<&str> = scopes.iter().copied().filter(|s| *s != scope).collect();
+        let token = app.token(&client, Some(&others.join(" "))).await;
+        let res = call(&app, &token, op).await;
+        let what = format!("{} {} with a token without {scope}", op.method, op.template);
+        assert_eq!(res.status, 403, "{what}: {}", res.text);
+        assert_eq!(res.code(), "MissingPermission", "{what}");
+        assert!(
+            res.message().contains(scope) && res.message().contains(&op.permission),
+            "{what}: {}",
+            res.text
+        );
+    }
+
     // 2. Every permission, but an operator without the right: first with no
     //    right at all, then (for section writes) with View only.
     let outsider = app
@@ -317,10 +344,11 @@ async fn every_operation_refuses_a_key_without_its_permission_or_its_operator_ri
     // 3. The explicit-only permissions need EnablePermissions.
     let implicit = app.create_key(json!({"EnablePermissions": false})).await;
     app.make_admin(&implicit.operator_guid).await;
-    for op in ops
-        .iter()
-        .filter(|op| op.permission.starts_with("ApiKey.") || op.permission == "VaultItem.Reveal")
-    {
+    for op in ops.iter().filter(|op| {
+        op.permission.starts_with("ApiKey.")
+            || op.permission.starts_with("OAuthClient.")
+            || op.permission == "VaultItem.Reveal"
+    }) {
         let res = call(&app, &implicit.key, op).await;
         let what = format!("{} {}", op.method, op.template);
         assert_eq!(res.status, 403, "{what}: {}", res.text);
@@ -333,6 +361,10 @@ async fn every_operation_refuses_a_key_without_its_permission_or_its_operator_ri
         .await
         .expect(200);
     app.get(&format!("/v4/ApiKey/{}", f.key)).await.expect(200);
+    app.get(&format!("/v4/OAuthClient/{}", f.client))
+        .await
+        .expect(200);
     let ids: Vec<&str> = ops.iter().map(|op| op.id.as_str()).collect();
     assert!(ids.contains(&"delete_item") && ids.contains(&"set_clock"));
+    assert!(ids.contains(&"delete_oauth_client") && ids.contains(&"token"));
 }

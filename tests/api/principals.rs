@@ -48,7 +48,7 @@ async fn init_creates_administrators_with_an_admin_operator_and_the_bootstrap_ke
     assert_eq!(key.body["OperatorGuid"], admin["OperatorGuid"]);
     assert_eq!(
         key.body["Permissions"].as_array().unwrap().len(),
-        34,
+        coffre::types::permissions::all_names().len(),
         "every permission"
     );
 }

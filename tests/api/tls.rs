@@ -70,6 +70,14 @@ async fn https_negotiates_http2_by_alpn_and_serves_http11_with_rsa_and_ecdsa_key
             listed.headers["strict-transport-security"],
             "max-age=31536000"
         );
+        // The OAuth issuer is this HTTPS server, not an http:// one.
+        let metadata = h2
+            .get("/.well-known/oauth-authorization-server", None)
+            .await
+            .json();
+        let issuer = metadata["issuer"].as_str().unwrap();
+        assert!(issuer.starts_with("https://"), "{issuer}");
+        assert_eq!(metadata["token_endpoint"], format!("{issuer}/oauth2/token"));
         // Our error shape over HTTP/2 too.
         let refused = h2.get("/v4/VaultSection", Some("coffre_nope")).await;
         assert_eq!(refused.status, 401);

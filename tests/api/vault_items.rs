@@ -312,7 +312,7 @@ async fn hostile_archives_are_refused_within_a_second_and_nothing_is_stored() {
 /// take a few hundred milliseconds to open, and that must not hold up other
 /// writes (it once ran on the single writer thread).
 #[tokio::test]
-async fn writes_complete_within_100_ms_while_costly_archives_are_being_opened() {
+async fn writes_keep_completing_while_costly_archives_are_being_opened() {
     use crate::pfx_forge::{self, Forge, MacSpec, Scheme};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -391,20 +391,28 @@ async fn writes_complete_within_100_ms_while_costly_archives_are_being_opened() 
         answered.push(at);
     }
     opening.store(false, Ordering::SeqCst);
-    let last_answer = answered.iter().copied().max().unwrap();
+    // The archives are opened one after the other: between two answers, one
+    // archive was being opened. Had it been opened on the writer thread, a
+    // write started in that span could only finish after it; instead writes
+    // start and finish inside every span, however loaded the machine is
+    // (this counts, rather than times, so a slow machine cannot fail it).
+    answered.sort();
+    let mut spans = vec![(Duration::ZERO, answered[0])];
+    spans.extend(answered.windows(2).map(|w| (w[0], w[1])));
     for (n, writer) in writers.into_iter().enumerate() {
         let times = writer.await.unwrap();
-        let slowest = times.iter().map(|(a, b)| *b - *a).max().unwrap();
-        assert!(
-            slowest < Duration::from_millis(100),
-            "writer {n}: a write took {slowest:?} (archives answered at {answered:?})"
-        );
-        // Else the archives were opened before or after the writes, not during.
-        let during = times.iter().filter(|(_, done)| *done < last_answer).count();
-        assert!(
-            during >= 3,
-            "writer {n}: {during} writes while archives were opened"
-        );
+        for (from, to) in &spans {
+            let inside = times
+                .iter()
+                .filter(|(start, done)| start >= from && done <= to)
+                .count();
+            assert!(
+                inside >= 3,
+                "writer {n}: {inside} writes started and finished while an archive was \
+                 opened between {from:?} and {to:?} (archives answered at {answered:?}; \
+                 writes: {times:?})"
+            );
+        }
     }
     let items = app.get("/v4/VaultItem").await.expect(200);
     assert!(
@@ -902,12 +910,7 @@ async fn bodies_are_validated_before_anything_is_stored() {
 #[tokio::test]
 async fn sensitive_values_never_reach_a_log_line_or_the_database_file_in_clear() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = coffre();
-    cmd.arg("--data-dir")
-        .arg(tmp.path().join("d"))
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .env("RUST_LOG", "debug");
-    let server = ServerProcess::start(cmd);
+    let server = serve_with_debug_log(&tmp.path().join("d"));
     let key = server.bootstrap_key();
     let client = reqwest::Client::new();
     let call = |method: Method, path: &str, body: Option<Value>| {

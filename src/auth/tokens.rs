@@ -1,0 +1,101 @@
+//! The in-memory index of OAuth 2.0 access tokens: lookup id → the token's
+//! hash, client, scopes and expiry. A request carrying an access token is
+//! authenticated from here and from the credential index (its client's state)
+//! with no database hop, as a key is.
+//!
+//! Like the credential index it changes only after the commit of what it
+//! reflects (an issued token, a revoked one, a client revoked, regenerated or
+//! deleted, an operator deactivated).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::db::oauth_tokens::{self, TokenRow};
+use crate::db::{Conn, DbResult};
+use crate::types::PermissionSet;
+
+/// One access token, as authentication sees it.
+#[derive(Debug)]
+pub struct TokenEntry {
+    pub lookup_id: String,
+    pub token_hash: [u8; 32],
+    /// The OAuth client's id in the credential index.
+    pub credential_id: i64,
+    /// What it was issued with; its client's current scopes narrow it further.
+    pub scopes: PermissionSet,
+    /// Unix ms of the instant it stops working.
+    pub expires_at: i64,
+}
+
+impl From<TokenRow> for TokenEntry {
+    fn from(row: TokenRow) -> Self {
+        TokenEntry {
+            lookup_id: row.lookup_id,
+            token_hash: row.token_hash,
+            credential_id: row.credential_id,
+            scopes: row.scopes,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct TokenIndex {
+    by_lookup: RwLock<HashMap<String, Arc<TokenEntry>>>,
+}
+
+impl TokenIndex {
+    /// Loads the tokens still valid at `now_ms`.
+    pub fn load(&self, conn: &Conn<'_>, now_ms: i64) -> DbResult<()> {
+        let rows = oauth_tokens::live(conn, now_ms)?;
+        let mut map = self.write();
+        map.clear();
+        for row in rows {
+            map.insert(row.lookup_id.clone(), Arc::new(TokenEntry::from(row)));
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<TokenEntry>>> {
+        self.by_lookup.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<TokenEntry>>> {
+        self.by_lookup.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, lookup_id: &str) -> Option<Arc<TokenEntry>> {
+        self.read().get(lookup_id).cloned()
+    }
+
+    pub fn insert(&self, entry: TokenEntry) {
+        self.write()
+            .insert(entry.lookup_id.clone(), Arc::new(entry));
+    }
+
+    pub fn remove(&self, lookup_ids: &[String]) {
+        if lookup_ids.is_empty() {
+            return;
+        }
+        let mut map = self.write();
+        for id in lookup_ids {
+            map.remove(id);
+        }
+    }
+
+    /// Forgets tokens expired at `now_ms` (the daily sweep); returns how many.
+    pub fn forget_expired(&self, now_ms: i64) -> usize {
+        let mut map = self.write();
+        let before = map.len();
+        map.retain(|_, e| e.expires_at > now_ms);
+        before - map.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
