@@ -301,6 +301,25 @@ async fn bad_sign_ins_are_refused_in_our_shape_and_open_nothing() {
     assert!(app.state.sessions.is_empty());
 }
 
+/// The console signs in with an API key only: an OAuth client's secret, its
+/// id or one of its access tokens opens no session, each in our 401.
+#[tokio::test]
+async fn an_oauth_clients_secret_or_access_token_cannot_sign_in() {
+    let app = spawn_app().await;
+    let client = app.create_client(json!({})).await;
+    let token = app.token(&client, None).await;
+    for presented in [&client.secret, &client.client_id, &token] {
+        let res = sign_in_from(&app, presented, None).await;
+        assert_eq!(res.status, 401, "{}", res.text);
+        assert_eq!(res.code(), "Unauthorized", "{}", res.text);
+        assert!(res.headers.get("set-cookie").is_none());
+    }
+    assert!(app.state.sessions.is_empty());
+    // And the token still works where it belongs.
+    let res = app.send(&token, Method::GET, "/v4/VaultItem", None).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
 #[tokio::test]
 async fn a_session_acts_with_exactly_the_permissions_and_rights_of_its_key() {
     let app = spawn_app().await;
