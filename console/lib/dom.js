@@ -87,6 +87,29 @@ export function errorNotice(error) {
 }
 
 /**
+ * A user's action (an event handler) whose refusal is announced and shown in
+ * the server's words where `place(box, event)` puts it, replacing the last
+ * one. A 401 is left to the app, which has already gone back to sign-in.
+ */
+export function guarded(ctx, place, action) {
+  return async (event) => {
+    try {
+      await action();
+    } catch (err) {
+      if (err.status === 401) return;
+      ctx.announce(err.message);
+      document.querySelector('#main .notice.error.action')?.remove();
+      const box = errorNotice(err);
+      box.classList.add('action');
+      place(box, event);
+    }
+  };
+}
+
+/** `guarded`'s usual place: right under the toolbar of `where`. */
+export const underToolbar = (where) => (box) => where.querySelector('.toolbar').after(box);
+
+/**
  * A table that becomes a list of cards on a narrow screen.
  * columns: [{label, cell(row) -> Node|string, key?}]
  */

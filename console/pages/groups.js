@@ -2,24 +2,9 @@
 
 import { del, get, post, put } from '../lib/api.js';
 import { confirmDialog, formDialog } from '../lib/dialog.js';
-import { badge, button, errorNotice, field, h, input, select, table, toolbar, uid } from '../lib/dom.js';
+import { badge, button, errorNotice, field, guarded, h, input, select, table, toolbar, uid, underToolbar } from '../lib/dom.js';
 
 export const title = 'Groups';
-
-function act(ctx, where, fn) {
-  return async () => {
-    try {
-      await fn();
-    } catch (err) {
-      if (err.status === 401) return;
-      where.querySelector('.notice.error.action')?.remove();
-      const box = errorNotice(err);
-      box.classList.add('action');
-      where.querySelector('.toolbar').after(box);
-      ctx.announce(err.message);
-    }
-  };
-}
 
 function groupForm(group) {
   const description = input({ value: group ? group.Description : '', required: true, maxlength: 200 });
@@ -35,7 +20,7 @@ async function members(main, ctx, group) {
   ]);
   const byGuid = new Map(operators.map((o) => [o.OperatorGuid.toUpperCase(), o]));
   const ids = new Map(list.map((m) => [m.OperatorGuid, uid('member')]));
-  const remove = (m) => act(ctx, where, async () => {
+  const remove = (m) => guarded(ctx, underToolbar(where), async () => {
     const who = byGuid.get(m.OperatorGuid.toUpperCase());
     const ok = await confirmDialog({ title: 'Remove member', message: `Remove ${who ? who.FullName : m.OperatorGuid} from \u201c${group.Description}\u201d?` });
     if (!ok) return;
@@ -57,7 +42,7 @@ async function members(main, ctx, group) {
     const outside = operators.filter((o) => !list.some((m) => m.OperatorGuid.toUpperCase() === o.OperatorGuid.toUpperCase()));
     if (outside.length) {
       const choice = select(outside.map((o) => [o.OperatorGuid, `${o.FullName} (${o.Email})`]), '');
-      const add = act(ctx, where, async () => {
+      const add = guarded(ctx, underToolbar(where), async () => {
         await post(`/v4/OperatorGroup/${group.OperatorGroupGuid}/Member/${choice.value}`);
         ctx.announce('Member added.');
         await ctx.refresh();
@@ -69,7 +54,7 @@ async function members(main, ctx, group) {
 }
 
 export async function render(main, ctx, params) {
-  const create = act(ctx, main, async () => {
+  const create = guarded(ctx, underToolbar(main), async () => {
     const form = groupForm(null);
     const created = await formDialog({ title: 'Create group', fields: form.elements, submitLabel: 'Create', submit: () => post('/v4/OperatorGroup', { Description: form.description.value.trim() }) });
     if (created) {
@@ -86,12 +71,12 @@ export async function render(main, ctx, params) {
     return;
   }
   const ids = new Map(groups.map((g) => [g.OperatorGroupGuid, uid('grp')]));
-  const rename = (g) => act(ctx, main, async () => {
+  const rename = (g) => guarded(ctx, underToolbar(main), async () => {
     const form = groupForm(g);
     const saved = await formDialog({ title: 'Rename group', fields: form.elements, submit: () => put(`/v4/OperatorGroup/${g.OperatorGroupGuid}`, { Description: form.description.value.trim() }) });
     if (saved) await ctx.refresh();
   });
-  const remove = (g) => act(ctx, main, async () => {
+  const remove = (g) => guarded(ctx, underToolbar(main), async () => {
     const ok = await confirmDialog({ title: 'Delete group', message: `Delete the group \u201c${g.Description}\u201d? Its members lose the section rights it held.` });
     if (!ok) return;
     await del(`/v4/OperatorGroup/${g.OperatorGroupGuid}`);

@@ -6,7 +6,7 @@
 
 import { del, get, post, put } from '../lib/api.js';
 import { confirmDialog, copyText, formDialog, openDialog } from '../lib/dialog.js';
-import { button, errorNotice, field, h, input, notice, select, table, uid } from '../lib/dom.js';
+import { button, errorNotice, field, guarded, h, input, notice, select, table, uid } from '../lib/dom.js';
 import { bytes, utc } from '../lib/format.js';
 import { historyPanel } from '../lib/history.js';
 
@@ -344,18 +344,7 @@ export async function renderItem(ctx, section, itemGuid) {
     view.append(errorNotice(e));
     return view;
   }
-  const where = () => view;
-  const act = (fn) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      if (err.status === 401) return;
-      view.querySelector('.notice.error.action')?.remove();
-      const box = errorNotice(err);
-      box.classList.add('action');
-      where().prepend(box);
-    }
-  };
+  const act = (fn) => guarded(ctx, (box) => view.prepend(box), fn);
   view.append(
     h('p', {}, h('a', { href: `#/vault/${section.VaultSectionGuid}`, text: `\u2190 ${section.Name}` })),
     h('div', { class: 'toolbar' },

@@ -5,7 +5,7 @@
 
 import { del, get, post, put } from '../lib/api.js';
 import { confirmDialog, formDialog, shownOnce } from '../lib/dialog.js';
-import { badge, button, checkbox, errorNotice, field, h, input, notice, table, toolbar, uid } from '../lib/dom.js';
+import { badge, button, checkbox, errorNotice, field, guarded, h, input, notice, table, toolbar, uid } from '../lib/dom.js';
 import { expirySentence, person, todayUtc, utc } from '../lib/format.js';
 import { historyPanel } from '../lib/history.js';
 import { OBJECTS, PERMISSIONS } from '../lib/model.js';
@@ -165,27 +165,15 @@ async function deleteKey(ctx, key) {
   await ctx.refresh();
 }
 
-/** Runs an action; its refusal is shown where the user is looking. */
-function guarded(ctx, action) {
-  return async (e) => {
-    try {
-      await action();
-    } catch (err) {
-      if (err.status === 401) return;
-      const row = e.target.closest('tr');
-      ctx.announce(err.message);
-      const box = errorNotice(err);
-      const page = document.querySelector('#main .page');
-      page?.querySelector('.notice.error.action')?.remove();
-      box.classList.add('action');
-      (row ? row.closest('.table-wrap') : page)?.before(box);
-    }
-  };
+/** A refusal goes above the table of the row acted on, else atop the page. */
+function nearRow(box, event) {
+  const row = event.target.closest('tr');
+  (row ? row.closest('.table-wrap') : document.querySelector('#main .page'))?.before(box);
 }
 
 export async function render(main, ctx, params) {
   main.append(toolbar('API keys',
-    ctx.can('ApiKey.Create') ? button('Create API key', guarded(ctx, () => createKey(ctx)), { class: 'primary' }) : null));
+    ctx.can('ApiKey.Create') ? button('Create API key', guarded(ctx, nearRow, () => createKey(ctx)), { class: 'primary' }) : null));
   main.append(h('p', { class: 'muted', text: 'Each key acts as one operator. A key with an expiration date stops working at 00:00 UTC after that date.' }));
   let keys;
   try {
@@ -195,7 +183,7 @@ export async function render(main, ctx, params) {
     return;
   }
   const rowIds = new Map(keys.map((k) => [k.ApiKeyGuid, uid('key')]));
-  const action = (label, fn, key, cls) => button(label, guarded(ctx, () => fn(ctx, key)), { class: `small ${cls || ''}`, 'aria-describedby': rowIds.get(key.ApiKeyGuid) });
+  const action = (label, fn, key, cls) => button(label, guarded(ctx, nearRow, () => fn(ctx, key)), { class: `small ${cls || ''}`, 'aria-describedby': rowIds.get(key.ApiKeyGuid) });
   main.append(table({
     caption: `${keys.length} API key${keys.length === 1 ? '' : 's'}`,
     rows: keys,

@@ -3,7 +3,7 @@
 
 import { del, get, patch, post, put } from '../lib/api.js';
 import { confirmDialog, formDialog } from '../lib/dialog.js';
-import { badge, button, checkbox, errorNotice, field, h, input, table, toolbar, uid } from '../lib/dom.js';
+import { badge, button, checkbox, errorNotice, field, guarded, h, input, table, toolbar, uid, underToolbar } from '../lib/dom.js';
 
 export const title = 'Operators';
 
@@ -30,21 +30,6 @@ function operatorFields(op) {
   };
 }
 
-function act(ctx, main, fn) {
-  return async () => {
-    try {
-      await fn();
-    } catch (err) {
-      if (err.status === 401) return;
-      main.querySelector('.notice.error.action')?.remove();
-      const box = errorNotice(err);
-      box.classList.add('action');
-      main.querySelector('.toolbar').after(box);
-      ctx.announce(err.message);
-    }
-  };
-}
-
 export async function render(main, ctx) {
   const create = async () => {
     const form = operatorFields(null);
@@ -54,7 +39,7 @@ export async function render(main, ctx) {
       await ctx.refresh();
     }
   };
-  main.append(toolbar('Operators', ctx.can('Operator.Create') ? button('Create operator', act(ctx, main, create), { class: 'primary' }) : null));
+  main.append(toolbar('Operators', ctx.can('Operator.Create') ? button('Create operator', guarded(ctx, underToolbar(main), create), { class: 'primary' }) : null));
   main.append(h('p', { class: 'muted', text: 'People and API keys act as operators; vault sections are granted to operators and groups. Each API key has its own operator.' }));
   let operators;
   try {
@@ -64,7 +49,7 @@ export async function render(main, ctx) {
     return;
   }
   const ids = new Map(operators.map((o) => [o.OperatorGuid, uid('op')]));
-  const edit = (op) => act(ctx, main, async () => {
+  const edit = (op) => guarded(ctx, underToolbar(main), async () => {
     const form = operatorFields(op);
     const saved = await formDialog({ title: 'Edit operator', fields: form.elements, submit: () => put(`/v4/Operator/${op.OperatorGuid}`, form.body()) });
     if (saved) {
@@ -72,7 +57,7 @@ export async function render(main, ctx) {
       await ctx.refresh();
     }
   });
-  const toggle = (op) => act(ctx, main, async () => {
+  const toggle = (op) => guarded(ctx, underToolbar(main), async () => {
     if (op.IsActive) {
       const ok = await confirmDialog({
         title: 'Deactivate operator',
@@ -84,7 +69,7 @@ export async function render(main, ctx) {
     ctx.announce(op.IsActive ? 'Operator deactivated.' : 'Operator activated.');
     await ctx.refresh();
   });
-  const remove = (op) => act(ctx, main, async () => {
+  const remove = (op) => guarded(ctx, underToolbar(main), async () => {
     const ok = await confirmDialog({ title: 'Delete operator', message: `Delete ${op.FullName}? Its memberships and section rights go with it.` });
     if (!ok) return;
     await del(`/v4/Operator/${op.OperatorGuid}`);

@@ -4,27 +4,18 @@
 
 import { del, get, post, put } from '../lib/api.js';
 import { confirmDialog, formDialog } from '../lib/dialog.js';
-import { badge, button, errorNotice, field, h, input, notice, select, table, toolbar, uid } from '../lib/dom.js';
+import { badge, button, errorNotice, field, guarded, h, input, notice, select, table, toolbar, uid } from '../lib/dom.js';
 import { historyPanel } from '../lib/history.js';
 import { createItem, deleteItem, editItem, renderItem, summary, TYPES, usedBy } from './items.js';
 
 export const title = 'Vault';
 
-/** Runs an action and shows its refusal above `where`. */
-export function guarded(ctx, where, action) {
-  return async () => {
-    try {
-      await action();
-    } catch (err) {
-      if (err.status === 401) return;
-      ctx.announce(err.message);
-      document.querySelector('#main .notice.error.action')?.remove();
-      const box = errorNotice(err);
-      box.classList.add('action');
-      where().prepend(box);
-      box.tabIndex = -1;
-      box.focus();
-    }
+/** A refusal goes atop the view acted in (`where()`), and takes the focus. */
+function atop(where) {
+  return (box) => {
+    where().prepend(box);
+    box.tabIndex = -1;
+    box.focus();
   };
 }
 
@@ -109,7 +100,7 @@ function authorizationsCard(ctx, section, authorizations, names) {
   const canGrant = ctx.can('VaultSectionAuthorization.Create');
   const canRemove = ctx.can('VaultSectionAuthorization.Delete');
   const ids = new Map(rows.map((r) => [r, uid('grantee')]));
-  const remove = (row, which) => guarded(ctx, where, async () => {
+  const remove = (row, which) => guarded(ctx, atop(where), async () => {
     const name = granteeName(row, names);
     const message = which === 'change'
       ? `Remove Change on \u201c${section.Name}\u201d from ${name}? View stays.`
@@ -119,7 +110,7 @@ function authorizationsCard(ctx, section, authorizations, names) {
     ctx.announce('Authorization removed.');
     await ctx.refresh();
   });
-  const grantChange = (row) => guarded(ctx, where, async () => {
+  const grantChange = (row) => guarded(ctx, atop(where), async () => {
     await post(base, row.isGroup
       ? { AuthorizationType: 'ChangeVaultSection', OperatorGroupId: row.guid }
       : { AuthorizationType: 'ChangeVaultSection', OperatorGuid: row.guid });
@@ -198,7 +189,7 @@ function itemsCard(ctx, section, items) {
   const ids = new Map(items.map((i) => [i.VaultItemGuid, uid('item')]));
   card.append(h('div', { class: 'toolbar' },
     h('h2', { id: 'items-title', text: 'Items' }),
-    ctx.can('VaultItem.Create') ? button('Create item', guarded(ctx, where, () => createItem(ctx, section)), { class: 'primary' }) : null));
+    ctx.can('VaultItem.Create') ? button('Create item', guarded(ctx, atop(where), () => createItem(ctx, section)), { class: 'primary' }) : null));
   card.append(table({
     caption: `${items.length} item${items.length === 1 ? '' : 's'} in this section`,
     rows: items,
@@ -211,8 +202,8 @@ function itemsCard(ctx, section, items) {
       {
         label: 'Actions',
         cell: (i) => h('div', { class: 'actions' },
-          ctx.can('VaultItem.Update') ? button('Edit', guarded(ctx, where, () => editItem(ctx, i)), { class: 'small', 'aria-describedby': ids.get(i.VaultItemGuid) }) : null,
-          ctx.can('VaultItem.Delete') ? button('Delete', guarded(ctx, where, () => deleteItem(ctx, i)), { class: 'small danger', 'aria-describedby': ids.get(i.VaultItemGuid) }) : null),
+          ctx.can('VaultItem.Update') ? button('Edit', guarded(ctx, atop(where), () => editItem(ctx, i)), { class: 'small', 'aria-describedby': ids.get(i.VaultItemGuid) }) : null,
+          ctx.can('VaultItem.Delete') ? button('Delete', guarded(ctx, atop(where), () => deleteItem(ctx, i)), { class: 'small danger', 'aria-describedby': ids.get(i.VaultItemGuid) }) : null),
       },
     ],
   }));
@@ -226,8 +217,8 @@ async function sectionView(ctx, section) {
   view.append(h('div', { class: 'toolbar' },
     h('h2', { class: 'section-title', text: section.Name }),
     h('div', { class: 'actions' },
-      ctx.can('VaultSection.Update') ? button('Rename', guarded(ctx, where, () => renameSection(ctx, section))) : null,
-      ctx.can('VaultSection.Delete') ? button('Delete', guarded(ctx, where, () => deleteSection(ctx, section)), { class: 'danger' }) : null)));
+      ctx.can('VaultSection.Update') ? button('Rename', guarded(ctx, atop(where), () => renameSection(ctx, section))) : null,
+      ctx.can('VaultSection.Delete') ? button('Delete', guarded(ctx, atop(where), () => deleteSection(ctx, section)), { class: 'danger' }) : null)));
   const [items, authorizations, names] = await Promise.allSettled([
     get('/v4/VaultItem'),
     get(`/v4/VaultSection/${guid}/Authorization`),
@@ -245,7 +236,7 @@ async function sectionView(ctx, section) {
 
 export async function render(main, ctx, params) {
   const [sectionGuid, itemGuid] = params;
-  main.append(toolbar('Vault', ctx.can('VaultSection.Create') ? button('Create section', guarded(ctx, () => main, () => createSection(ctx)), { class: 'primary' }) : null));
+  main.append(toolbar('Vault', ctx.can('VaultSection.Create') ? button('Create section', guarded(ctx, atop(() => main), () => createSection(ctx)), { class: 'primary' }) : null));
   let sections;
   try {
     sections = await get('/v4/VaultSection');

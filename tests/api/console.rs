@@ -506,6 +506,15 @@ async fn assert_ended(app: &TestApp, cookie: &str, why: &str) {
 async fn a_session_dies_with_its_key_and_stays_dead() {
     let app = spawn_app().await;
     let key = || app.create_key(json!({}));
+    let set_active = |operator: &str, active: bool| {
+        let path = format!("/v4/Operator/{operator}");
+        let app = &app;
+        async move {
+            app.patch(&path, json!({ "IsActive": active }))
+                .await
+                .expect(204);
+        }
+    };
 
     // Revoked: the session and the key's own next request both fail.
     let k = key().await;
@@ -548,30 +557,15 @@ async fn a_session_dies_with_its_key_and_stays_dead() {
     let k = key().await;
     let cookie = sign_in(&app, &k.key).await;
     let other = sign_in(&app, &app.admin_key).await;
-    app.patch(
-        &format!("/v4/Operator/{}", k.operator_guid),
-        json!({"IsActive": false}),
-    )
-    .await
-    .expect(204);
-    app.patch(
-        &format!("/v4/Operator/{}", k.operator_guid),
-        json!({"IsActive": true}),
-    )
-    .await
-    .expect(204);
+    set_active(&k.operator_guid, false).await;
+    set_active(&k.operator_guid, true).await;
     assert_ended(&app, &cookie, "not a current session").await;
     read_by_cookie(&app, &other, "/v4/VaultSection")
         .await
         .expect(200);
     let k2 = key().await;
     let cookie = sign_in(&app, &k2.key).await;
-    app.patch(
-        &format!("/v4/Operator/{}", k2.operator_guid),
-        json!({"IsActive": false}),
-    )
-    .await
-    .expect(204);
+    set_active(&k2.operator_guid, false).await;
     assert_ended(&app, &cookie, "not a current session").await;
 
     // Expired (the frozen clock is 2026-06-15 12:00 UTC): at midnight ending

@@ -7,11 +7,8 @@ Options: --screenshots DIR writes each page at desktop size and at 360 px
 (tests/browser/test_screenshots.py); --chromium PATH picks the browser.
 """
 
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -108,18 +105,3 @@ def console(browser, coffre):
     yield c
     c.close()
     assert not c.errors, c.errors
-
-
-def api(coffre, method, path, body=None, key=ADMIN_KEY):
-    """(status, JSON) of a JSON API call with a key, as any client makes it."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(coffre.url + path, data=data, method=method)
-    req.add_header("Authorization", f"Bearer {key}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as res:
-            status, text = res.status, res.read()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read()
-    return status, (json.loads(text) if text else None)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import (ADMIN_KEY, CI_KEY, CLIENT_PFX, DESKTOP, OPS_KEY, PHONE, SHOP_LOGIN,
-                      WEB_SHOP, Console, api)
+                      WEB_SHOP, Console)
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -107,9 +107,9 @@ def test_a_new_key_is_shown_once_copied_and_works_against_the_api(console, coffr
     assert key not in page.content(), "shown once: gone with its dialog"
 
     # The copied key works against the JSON API, with exactly its permissions.
-    status, sections = api(coffre, "GET", "/v4/VaultSection", key=copied)
+    status, sections = coffre.call("GET", "/v4/VaultSection", key=copied)
     assert status == 200 and sections == [], "a new key's operator holds no section rights yet"
-    status, body = api(coffre, "GET", "/v4/ApiKey", key=copied)
+    status, body = coffre.call("GET", "/v4/ApiKey", key=copied)
     assert status == 403 and body["Messages"][0]["Code"] == "MissingPermission"
     row = page.get_by_role("row").filter(has_text="Supplier feed")
     expect(row).to_contain_text("2100-01-01 00:00 UTC")
@@ -126,7 +126,7 @@ def test_a_new_key_is_shown_once_copied_and_works_against_the_api(console, coffr
     edit.get_by_role("checkbox", name="VaultItem.Read", exact=True).uncheck()
     edit.get_by_role("button", name="Save").click()
     expect(page.get_by_role("row").filter(has_text="Supplier feed (prices)")).to_be_visible()
-    status, _ = api(coffre, "GET", "/v4/VaultItem", key=copied)
+    status, _ = coffre.call("GET", "/v4/VaultItem", key=copied)
     assert status == 403, "VaultItem.Read was taken away"
 
 
@@ -159,9 +159,9 @@ def test_a_section_a_credential_set_a_grant_a_reveal_and_an_edit_that_keeps_the_
     grant.get_by_role("button", name="Grant").click()
     row = page.get_by_role("row").filter(has_text="Web team")
     expect(row).to_contain_text("Full control")
-    status, sections = api(coffre, "GET", "/v4/VaultSection")
+    status, sections = coffre.call("GET", "/v4/VaultSection")
     payments = next(s for s in sections if s["Name"] == "Payments")["VaultSectionGuid"]
-    _, grants = api(coffre, "GET", f"/v4/VaultSection/{payments}/Authorization")
+    _, grants = coffre.call("GET", f"/v4/VaultSection/{payments}/Authorization")
     web_team = {g["AuthorizationType"] for g in grants if g["OperatorGroupGuid"] == "0A1B2C3D-0000-4000-8000-000000000021"}
     assert web_team == {"ViewVaultSection", "ChangeVaultSection"}
 
@@ -186,9 +186,9 @@ def test_a_section_a_credential_set_a_grant_a_reveal_and_an_edit_that_keeps_the_
     edit.get_by_role("button", name="Save").click()
     expect(edit).to_have_count(0)
     expect(page.get_by_text("Rotated nothing")).to_be_visible()
-    _, items = api(coffre, "GET", "/v4/VaultItem")
+    _, items = coffre.call("GET", "/v4/VaultItem")
     item = next(i for i in items if i["Name"] == "PSP login")
-    status, secret = api(coffre, "GET", f"/v4/VaultItem/{item['VaultItemGuid']}/Reveal")
+    status, secret = coffre.call("GET", f"/v4/VaultItem/{item['VaultItemGuid']}/Reveal")
     assert status == 200 and secret["Password"] == "S3cret-Pa55" and secret["Notes"] == "Rotated nothing"
     # Both reveals (the console's and the API's) are in the item's history.
     page.get_by_text("History of this item").click()
@@ -237,10 +237,10 @@ def test_an_otp_item_shows_the_current_code_with_a_countdown(console, coffre):
     panel = page.get_by_role("region", name="Current code")
     expect(panel.locator(".otp")).to_have_text(re.compile(r"^\d{6}$"))
     expect(panel).to_contain_text(re.compile(r"\d+ s left"))
-    _, items = api(coffre, "GET", "/v4/VaultItem")
+    _, items = coffre.call("GET", "/v4/VaultItem")
     guid = next(i for i in items if i["Name"] == "Shop 2FA")["VaultItemGuid"]
     shown = panel.locator(".otp").inner_text()
-    _, otp = api(coffre, "GET", f"/v4/VaultItem/{guid}/Otp")
+    _, otp = coffre.call("GET", f"/v4/VaultItem/{guid}/Otp")
     # RFC 6238 by hand for the seeded secret: the page shows the code of
     # this period, or of the one before if it was fetched just before the
     # boundary.
@@ -275,7 +275,7 @@ def test_reveal_is_offered_only_to_a_key_holding_vault_item_reveal(browser, coff
 
 
 def test_revoking_a_key_ends_its_session_and_its_next_api_request(browser, console, coffre):
-    status, created = api(coffre, "POST", "/v4/ApiKey", {
+    status, created = coffre.call("POST", "/v4/ApiKey", {
         "Name": "Temp", "ContactLogin": "temp", "ContactEmail": "temp@example.com"})
     assert status == 201
     temp_key = created["Key"]
@@ -296,15 +296,15 @@ def test_revoking_a_key_ends_its_session_and_its_next_api_request(browser, conso
         holder_page.get_by_role("link", name="History").click()
         expect(holder_page.get_by_label("API key")).to_be_visible()
         expect(holder_page.get_by_text("the API key it was opened with was revoked")).to_be_visible()
-        status, body = api(coffre, "GET", "/v4/VaultSection", key=temp_key)
+        status, body = coffre.call("GET", "/v4/VaultSection", key=temp_key)
         assert status == 401 and body["Messages"][0]["Code"] == "KeyRevoked"
     finally:
         holder.close()
 
 
 def test_a_stored_xss_name_renders_as_text(console, coffre):
-    assert api(coffre, "POST", "/v4/VaultSection", {"Name": XSS})[0] == 201
-    assert api(coffre, "POST", "/v4/ApiKey", {
+    assert coffre.call("POST", "/v4/VaultSection", {"Name": XSS})[0] == 201
+    assert coffre.call("POST", "/v4/ApiKey", {
         "Name": XSS, "Description": XSS, "ContactFirstName": XSS,
         "ContactLogin": "xss", "ContactEmail": "xss@example.com"})[0] == 201
     page = console.sign_in()
@@ -460,8 +460,8 @@ def test_the_first_load_is_small_and_accepts_input_quickly(browser, coffre):
 
 def test_the_outbox_reads_like_a_mail_client_with_each_messages_delivery(console, coffre):
     # The dev clock past the Ops key's date: a reminder, then the expiry notice.
-    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
-    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
+    assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
+    assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
     page = console.sign_in()
     page.get_by_role("link", name="Outbox").click()
     messages = page.get_by_role("list", name=re.compile("2 messages"))
@@ -481,7 +481,7 @@ def test_the_outbox_reads_like_a_mail_client_with_each_messages_delivery(console
 
 def test_usage_is_shown_and_an_item_in_use_cannot_be_deleted(console, coffre):
     for name in ["checkout flow", "login flow"]:
-        status, _ = api(coffre, "POST", f"/v4/VaultItem/{SHOP_LOGIN}/Usage",
+        status, _ = coffre.call("POST", f"/v4/VaultItem/{SHOP_LOGIN}/Usage",
                         {"ConsumerType": "monitor", "ConsumerName": name})
         assert status == 201
     page = console.sign_in()
@@ -508,13 +508,13 @@ def test_a_section_is_renamed_refused_while_it_holds_items_and_deleted_when_empt
     page.get_by_role("button", name="Delete", exact=True).first.click()
     confirm(page)
     expect(page.get_by_role("alert")).to_contain_text("items")
-    status, created = api(coffre, "POST", "/v4/VaultSection", {"Name": "Empty"})
+    status, created = coffre.call("POST", "/v4/VaultSection", {"Name": "Empty"})
     page.goto(f"/#/vault/{created['VaultSectionGuid']}")
     expect(page.get_by_role("heading", name="Empty")).to_be_visible()
     page.get_by_role("button", name="Delete", exact=True).click()
     confirm(page)
     expect(page.get_by_role("navigation", name="Sections").get_by_role("link", name="Empty")).to_have_count(0)
-    assert all(s["Name"] != "Empty" for s in api(coffre, "GET", "/v4/VaultSection")[1])
+    assert all(s["Name"] != "Empty" for s in coffre.call("GET", "/v4/VaultSection")[1])
 
 
 def test_a_group_gets_and_loses_a_member(console, coffre):
@@ -528,10 +528,10 @@ def test_a_group_gets_and_loses_a_member(console, coffre):
     page.get_by_role("button", name="Add member").click()
     members = page.get_by_role("region", name="Members of “Support”")
     expect(members.get_by_role("rowheader", name="Alan Turing")).to_be_visible()
-    _, groups = api(coffre, "GET", "/v4/OperatorGroup")
+    _, groups = coffre.call("GET", "/v4/OperatorGroup")
     support = next(g for g in groups if g["Description"] == "Support")["OperatorGroupGuid"]
-    assert len(api(coffre, "GET", f"/v4/OperatorGroup/{support}/Member")[1]) == 1
+    assert len(coffre.call("GET", f"/v4/OperatorGroup/{support}/Member")[1]) == 1
     members.get_by_role("button", name="Remove").click()
     confirm(page)
     expect(members.get_by_text("This group has no members.")).to_be_visible()
-    assert api(coffre, "GET", f"/v4/OperatorGroup/{support}/Member")[1] == []
+    assert coffre.call("GET", f"/v4/OperatorGroup/{support}/Member")[1] == []

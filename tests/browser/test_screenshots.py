@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import DESKTOP, PHONE, SHOP_LOGIN, WEB_SHOP, Console, api
+from conftest import DESKTOP, PHONE, SHOP_LOGIN, WEB_SHOP, Console
 
 SHOP_2FA_NAME = "Shop 2FA"
 
@@ -30,8 +30,8 @@ def test_screenshots(browser, coffre, pytestconfig, size):
     os.makedirs(directory, exist_ok=True)
     # Midnight after the Ops key's expiry date: its reminders and its expiry
     # notice are in the outbox.
-    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
-    assert api(coffre, "PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
+    assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
+    assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
     c = Console(browser, coffre, viewport=DESKTOP if size == "desktop" else PHONE)
     try:
         page = c.open()
