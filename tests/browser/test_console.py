@@ -195,13 +195,20 @@ def test_a_section_a_credential_set_a_grant_a_reveal_and_an_edit_that_keeps_the_
     expect(page.get_by_role("cell", name="Revealed", exact=True)).to_have_count(2)
 
 
-def test_a_pfx_upload_shows_its_issuer_and_validity(console):
+def new_item(console, kind, name):
+    """Signs in and opens the Create item dialog of the web shop's section
+    for an item of `kind` named `name`: (page, dialog)."""
     page = console.sign_in()
     page.goto(f"/#/vault/{WEB_SHOP}")
     page.get_by_role("button", name="Create item").click()
     dialog = page.get_by_role("dialog", name="Create item")
-    dialog.get_by_label("Type").select_option("CertificateArchive")
-    dialog.get_by_label("Name", exact=True).fill("Partner client cert")
+    dialog.get_by_label("Type").select_option(kind)
+    dialog.get_by_label("Name", exact=True).fill(name)
+    return page, dialog
+
+
+def test_a_pfx_upload_shows_its_issuer_and_validity(console):
+    page, dialog = new_item(console, "CertificateArchive", "Partner client cert")
     dialog.get_by_label("Certificate archive (.pfx)").set_input_files(CLIENT_PFX)
     dialog.get_by_label("Password").fill("wrong password")
     dialog.get_by_role("button", name="Create").click()
@@ -218,12 +225,7 @@ def test_a_pfx_upload_shows_its_issuer_and_validity(console):
 def test_a_file_over_2_mib_is_refused_before_it_is_sent(console, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(b"\0" * (2 * 1024 * 1024 + 1))
-    page = console.sign_in()
-    page.goto(f"/#/vault/{WEB_SHOP}")
-    page.get_by_role("button", name="Create item").click()
-    dialog = page.get_by_role("dialog", name="Create item")
-    dialog.get_by_label("Type").select_option("File")
-    dialog.get_by_label("Name", exact=True).fill("Too big")
+    _, dialog = new_item(console, "File", "Too big")
     dialog.get_by_label("File", exact=True).set_input_files(str(big))
     expect(dialog.get_by_label("File name")).to_have_value("big.bin")
     dialog.get_by_role("button", name="Create").click()
