@@ -14,6 +14,17 @@ export const title = 'API keys';
 
 const ACTIONS = ['Read', 'Create', 'Update', 'Delete', 'Reveal', 'Use'];
 
+/** The explicit-only permissions in words, from the server's list: an
+ *  object all of whose permissions are is written `Object.*`. */
+const EXPLICIT_ONLY = (() => {
+  const explicit = PERMISSIONS.filter(([, e]) => e).map(([n]) => n);
+  const objectOf = (name) => name.split('.')[0];
+  const whole = OBJECTS.filter((o) => explicit.some((n) => objectOf(n) === o)
+    && PERMISSIONS.every(([n, e]) => objectOf(n) !== o || e));
+  const words = [...whole.map((o) => `${o}.*`), ...explicit.filter((n) => !whole.includes(objectOf(n)))];
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : words.join('');
+})();
+
 /** The object × action grid; explicit-only permissions are marked †. */
 function permissionPicker(selected) {
   const boxes = new Map();
@@ -40,7 +51,7 @@ function permissionPicker(selected) {
     h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Object' }), actions.map((a) => h('th', { scope: 'col', text: a })))),
       h('tbody', {}, rows))),
-    h('p', { class: 'hint', id: legendId, text: '† Explicit only: a key gets these only when they are selected here (ApiKey.* and VaultItem.Reveal).' }));
+    h('p', { class: 'hint', id: legendId, text: `† Explicit only: a key gets these only when they are selected here (${EXPLICIT_ONLY}).` }));
   return { fieldset, selected: () => [...boxes].filter(([, b]) => b.checked).map(([n]) => n) };
 }
 
@@ -60,7 +71,7 @@ function keyFields(key) {
   f.date.addEventListener('input', () => { when.textContent = expirySentence(f.date.value); });
   const enable = checkbox('Enable permissions', key ? key.EnablePermissions : false);
   const picker = permissionPicker(key ? key.Permissions : []);
-  const off = h('p', { class: 'hint', text: 'Off: the key may call every API except the explicit-only ones (ApiKey.* and VaultItem.Reveal). On: only what is selected below.' });
+  const off = h('p', { class: 'hint', text: `Off: the key may call every API except the explicit-only ones (${EXPLICIT_ONLY}). On: only what is selected below.` });
   const sync = () => { picker.fieldset.hidden = !enable.box.checked; };
   enable.box.addEventListener('change', sync);
   sync();

@@ -90,6 +90,9 @@ def test_a_new_key_is_shown_once_copied_and_works_against_the_api(console, coffr
     # The explicit-only permissions are marked as such.
     expect(picker.get_by_role("checkbox", name="VaultItem.Reveal (explicit only)")).to_be_visible()
     expect(picker.get_by_role("checkbox", name="ApiKey.Read (explicit only)")).to_be_visible()
+    expect(picker.get_by_role("checkbox", name="OAuthClient.Read (explicit only)")).to_be_visible()
+    # Named from the server's list, so a new explicit-only object is named too.
+    expect(picker).to_contain_text("(ApiKey.*, OAuthClient.* and VaultItem.Reveal)")
     picker.get_by_role("checkbox", name="VaultSection.Read", exact=True).check()
     picker.get_by_role("checkbox", name="VaultItem.Read", exact=True).check()
     dialog.get_by_role("button", name="Create").click()
