@@ -4,12 +4,19 @@ import { get } from './api.js';
 import { errorNotice, h, table } from './dom.js';
 import { person, utc } from './format.js';
 
+/** Who made a change: the contact of the key or OAuth client, or coffre itself. */
+function by(e) {
+  if (e.ApiKeyGuid) return person(e.ContactFirstName, e.ContactLastName, 'an API key');
+  if (e.OAuthClientGuid) return person(e.ContactFirstName, e.ContactLastName, 'an OAuth client');
+  return 'coffre';
+}
+
 export function historyTable(entries, { caption = 'History', showObject = false } = {}) {
   const columns = [
     { label: 'When', cell: (e) => utc(e.Timestamp) },
     showObject ? { label: 'Object', cell: (e) => [e.ObjectType, h('br'), h('code', { text: e.ObjectGuid })] } : null,
     { label: 'Action', cell: (e) => e.Action },
-    { label: 'By', cell: (e) => (e.ApiKeyGuid ? person(e.ContactFirstName, e.ContactLastName, 'an API key') : 'coffre') },
+    { label: 'By', cell: by },
     { label: 'Details', cell: (e) => e.Details },
   ].filter(Boolean);
   return table({ caption, columns, rows: entries, empty: 'No history yet.' });

@@ -14,7 +14,7 @@ function message(m) {
     ['To', m.To],
     ['Date', utc(m.CreatedAt)],
     ['Kind', KINDS[m.Kind] || m.Kind],
-    ['API key', m.ApiKeyGuid],
+    m.OAuthClientGuid ? ['OAuth client', m.OAuthClientGuid] : ['API key', m.ApiKeyGuid],
   ];
   if (m.Status) {
     facts.push(['Delivery', m.Status + (m.Attempts ? `, ${m.Attempts} attempt${m.Attempts === 1 ? '' : 's'}` : '')]);

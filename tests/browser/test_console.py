@@ -6,9 +6,12 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
 import re
 import statistics
 import struct
+import urllib.parse
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -540,3 +543,33 @@ def test_a_group_gets_and_loses_a_member(console, coffre):
     confirm(page)
     expect(members.get_by_text("This group has no members.")).to_be_visible()
     assert coffre.call("GET", f"/v4/OperatorGroup/{support}/Member")[1] == []
+
+
+def test_an_oauth_clients_changes_and_mail_name_the_client(console, coffre):
+    """OAuth clients act beside API keys: History says whose client made a
+    change, and the Outbox names the client a message is about."""
+    status, client = coffre.call("POST", "/v4/OAuthClient", {
+        "Name": "Invoice sync", "ContactFirstName": "Katherine", "ContactLastName": "Johnson",
+        "ContactLogin": "sync", "ContactEmail": "sync@example.com",
+        "ExpirationDate": "2099-12-31", "Scopes": ["coffre.vault_section.create"]})
+    assert status == 201, client
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client["ClientId"],
+                                   "client_secret": client["ClientSecret"]}).encode()
+    with urllib.request.urlopen(coffre.url + "/oauth2/token", data=form, timeout=30) as res:
+        token = json.loads(res.read())["access_token"]
+    request = urllib.request.Request(coffre.url + "/v4/VaultSection", method="POST",
+                                     data=json.dumps({"Name": "Invoices"}).encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as res:
+        assert res.status == 201
+    # Midnight after the client's expiration date: its expiry notice is written.
+    assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
+    page = console.sign_in()
+    page.goto("/#/history?ObjectType=VaultSection&Text=Created")
+    expect(page.get_by_role("table")).to_contain_text("Katherine Johnson")
+    page.get_by_role("link", name="Outbox").click()
+    page.get_by_role("link", name=re.compile("Invoice sync.*expired")).click()
+    message = page.get_by_role("article")
+    expect(message).to_contain_text("OAuth client")
+    expect(message).to_contain_text(client["OAuthClientGuid"])
