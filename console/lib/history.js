@@ -17,6 +17,7 @@ export function historyTable(entries, { caption = 'History', showObject = false 
     showObject ? { label: 'Object', cell: (e) => [e.ObjectType, h('br'), h('code', { text: e.ObjectGuid })] } : null,
     { label: 'Action', cell: (e) => e.Action },
     { label: 'By', cell: by },
+    showObject ? { label: 'From', cell: (e) => e.ClientAddress } : null,
     { label: 'Details', cell: (e) => e.Details },
   ].filter(Boolean);
   return table({ caption, columns, rows: entries, empty: 'No history yet.' });

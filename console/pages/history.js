@@ -41,7 +41,7 @@ export async function render(main, ctx, params, q) {
   }
   const needle = (q.get('Text') || '').toLowerCase();
   const shown = needle
-    ? entries.filter((e) => [e.ObjectType, e.ObjectGuid, e.RelatedGuid, e.Action, e.ContactFirstName, e.ContactLastName, e.Details]
+    ? entries.filter((e) => [e.ObjectType, e.ObjectGuid, e.RelatedGuid, e.Action, e.ContactFirstName, e.ContactLastName, e.ClientAddress, e.Details]
       .some((v) => String(v || '').toLowerCase().includes(needle)))
     : entries;
   main.append(historyTable(shown, { caption: `${shown.length} change${shown.length === 1 ? '' : 's'}, newest first`, showObject: true }));

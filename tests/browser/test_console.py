@@ -547,7 +547,8 @@ def test_a_group_gets_and_loses_a_member(console, coffre):
 
 def test_an_oauth_clients_changes_and_mail_name_the_client(console, coffre):
     """OAuth clients act beside API keys: History says whose client made a
-    change, and the Outbox names the client a message is about."""
+    change (and from where), and the Outbox names the client a message is
+    about."""
     status, client = coffre.call("POST", "/v4/OAuthClient", {
         "Name": "Invoice sync", "ContactFirstName": "Katherine", "ContactLastName": "Johnson",
         "ContactLogin": "sync", "ContactEmail": "sync@example.com",
@@ -566,8 +567,10 @@ def test_an_oauth_clients_changes_and_mail_name_the_client(console, coffre):
     # Midnight after the client's expiration date: its expiry notice is written.
     assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
     page = console.sign_in()
-    page.goto("/#/history?ObjectType=VaultSection&Text=Created")
+    page.goto("/#/history?ObjectType=VaultSection&Text=127.0.0.1")
     expect(page.get_by_role("table")).to_contain_text("Katherine Johnson")
+    # And where from (loopback here).
+    expect(page.get_by_role("cell", name="127.0.0.1").first).to_be_visible()
     page.get_by_role("link", name="Outbox").click()
     page.get_by_role("link", name=re.compile("Invoice sync.*expired")).click()
     message = page.get_by_role("article")
