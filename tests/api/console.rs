@@ -29,14 +29,16 @@ async fn fetch(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Res {
 
 /// `POST /v4/Session` with `key` in the body, from `origin` if given.
 async fn sign_in_from(app: &TestApp, key: &str, origin: Option<&str>) -> Res {
-    let mut req = app
-        .client
-        .post(app.url("/v4/Session"))
-        .json(&json!({ "ApiKey": key }));
+    let mut req = app.client.post(app.url("/v4/Session"));
     if let Some(o) = origin {
         req = req.header("Origin", o);
     }
-    read(req.send().await.unwrap()).await
+    send_key(req, key).await
+}
+
+/// Sends `req` (a sign-in) with `key` in its body.
+async fn send_key(req: reqwest::RequestBuilder, key: &str) -> Res {
+    read(req.json(&json!({ "ApiKey": key })).send().await.unwrap()).await
 }
 
 /// The session cookie's value from a response's Set-Cookie.
@@ -779,18 +781,11 @@ async fn the_cookie_is_secure_over_tls_and_from_a_trusted_https_proxy_only() {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        let res = read(
-            client
-                .post(app.url("/v4/Session"))
-                .header("X-Forwarded-Proto", "https")
-                .header("X-Forwarded-For", "192.0.2.7")
-                .json(&json!({"ApiKey": app.admin_key}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .expect(201);
+        let req = client
+            .post(app.url("/v4/Session"))
+            .header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-For", "192.0.2.7");
+        let res = send_key(req, &app.admin_key).await.expect(201);
         let header = set_cookie(&res);
         assert_eq!(
             header.split("; ").any(|a| a == "Secure"),
@@ -817,17 +812,11 @@ async fn behind_a_real_nginx_the_console_signs_in_and_changes_from_the_proxys_or
         .await
         .expect(200);
     assert_eq!(page.headers["content-security-policy"], CSP);
-    let res = read(
-        app.client
-            .post(format!("{front}/v4/Session"))
-            .header("Origin", &front)
-            .json(&json!({"ApiKey": app.admin_key}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(201);
+    let req = app
+        .client
+        .post(format!("{front}/v4/Session"))
+        .header("Origin", &front);
+    let res = send_key(req, &app.admin_key).await.expect(201);
     let cookie = cookie_of(&res);
     let change = |origin: String| {
         let req = app
