@@ -12,6 +12,7 @@ mod backups;
 mod bad_input;
 mod cli;
 mod compat;
+mod console;
 mod crash;
 mod deploy;
 mod docs;
