@@ -111,6 +111,7 @@ pub struct ConfigLayer {
     pub mail_max_attempts: Option<u32>,
     pub oauth_token_lifetime_secs: Option<u64>,
     pub oauth_tokens_per_client: Option<u32>,
+    pub secret_versions_kept: Option<u32>,
     pub public_url: Option<String>,
 }
 
@@ -165,6 +166,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("mail_max_attempts", EnvKind::Int),
     ("oauth_token_lifetime_secs", EnvKind::Int),
     ("oauth_tokens_per_client", EnvKind::Int),
+    ("secret_versions_kept", EnvKind::Int),
     ("public_url", EnvKind::Text),
 ];
 
@@ -218,6 +220,7 @@ impl ConfigLayer {
             mail_max_attempts,
             oauth_token_lifetime_secs,
             oauth_tokens_per_client,
+            secret_versions_kept,
             public_url
         )
     }
@@ -350,6 +353,8 @@ pub struct Config {
     pub oauth_token_lifetime_secs: u64,
     /// Live access tokens per OAuth client; past it the oldest give way.
     pub oauth_tokens_per_client: u32,
+    /// Previous values kept per vault item (0: none).
+    pub secret_versions_kept: u32,
     /// The server's base URL as clients reach it (the OAuth issuer); `None`:
     /// the scheme and `Host` of each request.
     pub public_url: Option<String>,
@@ -407,6 +412,7 @@ impl fmt::Debug for Config {
             .field("mail_max_attempts", &self.mail_max_attempts)
             .field("oauth_token_lifetime_secs", &self.oauth_token_lifetime_secs)
             .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
+            .field("secret_versions_kept", &self.secret_versions_kept)
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -457,6 +463,7 @@ impl Default for Config {
             mail_max_attempts: 12,
             oauth_token_lifetime_secs: 86_400,
             oauth_tokens_per_client: 1000,
+            secret_versions_kept: 10,
             public_url: None,
         }
     }
@@ -595,6 +602,7 @@ impl Config {
             oauth_tokens_per_client: layer
                 .oauth_tokens_per_client
                 .unwrap_or(d.oauth_tokens_per_client),
+            secret_versions_kept: layer.secret_versions_kept.unwrap_or(d.secret_versions_kept),
             public_url: layer
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
@@ -754,6 +762,11 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.oauth_tokens_per_client) {
             return fail("oauth_tokens_per_client must be between 1 and 100000".into());
+        }
+        if self.secret_versions_kept > 1000 {
+            return fail(
+                "secret_versions_kept must be between 0 (keep no previous values) and 1000".into(),
+            );
         }
         if let Some(url) = &self.public_url {
             validate_public_url(url).map_err(ConfigError)?;

@@ -196,6 +196,14 @@ pub fn put_secret(conn: &Conn<'_>, item_id: i64, field: &str, sealed: &[u8]) -> 
     Ok(())
 }
 
+pub fn delete_secret(conn: &Conn<'_>, item_id: i64, field: &str) -> DbResult<()> {
+    conn.execute(
+        "DELETE FROM vault_item_secrets WHERE item_id = ?1 AND field = ?2",
+        &[&item_id, &field],
+    )?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct UsageRow {
     pub id: i64,

@@ -32,3 +32,4 @@ mod storage;
 mod tls;
 mod vault_items;
 mod vault_sections;
+mod versions;

@@ -68,6 +68,29 @@ impl Secret {
             Secret::OtpSecret => "otp_secret",
         }
     }
+
+    pub fn from_field(field: &str) -> Option<Secret> {
+        [
+            Secret::Password,
+            Secret::ArchiveData,
+            Secret::ArchivePassword,
+            Secret::FileData,
+            Secret::OtpSecret,
+        ]
+        .into_iter()
+        .find(|s| s.field() == field)
+    }
+
+    /// The sensitive values an item of type `t` holds.
+    pub fn of(t: VaultItemType) -> &'static [Secret] {
+        match t {
+            VaultItemType::CredentialSet => &[Secret::Password],
+            VaultItemType::Certificate => &[],
+            VaultItemType::CertificateArchive => &[Secret::ArchiveData, Secret::ArchivePassword],
+            VaultItemType::File => &[Secret::FileData],
+            VaultItemType::OneTimePassword => &[Secret::OtpSecret],
+        }
+    }
 }
 
 /// What an item holds besides its name and notes: one variant per type.
