@@ -88,6 +88,7 @@ pub struct ConfigLayer {
     pub kdf_parallelism: Option<u32>,
     pub scheduler: Option<bool>,
     pub reminder_days: Option<Vec<u32>>,
+    pub certificate_reminder_days: Option<Vec<u32>>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
     pub last_used_flush_secs: Option<u64>,
@@ -143,6 +144,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("kdf_parallelism", EnvKind::Int),
     ("scheduler", EnvKind::Bool),
     ("reminder_days", EnvKind::IntList),
+    ("certificate_reminder_days", EnvKind::IntList),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
     ("last_used_flush_secs", EnvKind::Int),
@@ -197,6 +199,7 @@ impl ConfigLayer {
             kdf_parallelism,
             scheduler,
             reminder_days,
+            certificate_reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
             last_used_flush_secs,
@@ -314,6 +317,8 @@ pub struct Config {
     pub kdf: KdfParams,
     pub scheduler: bool,
     pub reminder_days: Vec<u32>,
+    /// Days before a vault certificate's NotAfter its reminders go out.
+    pub certificate_reminder_days: Vec<u32>,
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
     pub last_used_flush_secs: u64,
@@ -386,6 +391,7 @@ impl fmt::Debug for Config {
             .field("kdf", &self.kdf)
             .field("scheduler", &self.scheduler)
             .field("reminder_days", &self.reminder_days)
+            .field("certificate_reminder_days", &self.certificate_reminder_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
             .field("last_used_flush_secs", &self.last_used_flush_secs)
@@ -437,6 +443,7 @@ impl Default for Config {
             kdf: KdfParams::DEFAULT,
             scheduler: true,
             reminder_days: vec![7, 1],
+            certificate_reminder_days: vec![30, 7, 1],
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
             last_used_flush_secs: 60,
@@ -565,6 +572,9 @@ impl Config {
             },
             scheduler: layer.scheduler.unwrap_or(d.scheduler),
             reminder_days: layer.reminder_days.unwrap_or(d.reminder_days),
+            certificate_reminder_days: layer
+                .certificate_reminder_days
+                .unwrap_or(d.certificate_reminder_days),
             auth_failure_limit: layer.auth_failure_limit.unwrap_or(d.auth_failure_limit),
             auth_failure_window_secs: layer
                 .auth_failure_window_secs
@@ -645,6 +655,17 @@ impl Config {
             return fail(format!(
                 "reminder_days contains {d}: each entry is a number of days before expiry, 1 to \
                  366 (use an empty list to turn reminders off)"
+            ));
+        }
+        if let Some(&d) = self
+            .certificate_reminder_days
+            .iter()
+            .find(|&&d| d == 0 || d > 3650)
+        {
+            return fail(format!(
+                "certificate_reminder_days contains {d}: each entry is a number of days before \
+                 a certificate's NotAfter, 1 to 3650 (an empty list keeps only the message at \
+                 expiry)"
             ));
         }
         if self.auth_failure_limit == 0 {

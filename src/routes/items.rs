@@ -3,9 +3,11 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::ApiJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
@@ -15,9 +17,37 @@ use crate::vault::items::{self, Mode, OtpCode, VaultItem, VaultItemInput, VaultI
 use crate::vault::usage::{self, Usage, UsageCreated, UsageInput};
 use crate::work::Caller;
 
-#[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem",
-    responses((status = 200, description = "Every item of every section you can view, sensitive values empty", body = [VaultItem]), ReadErrors))]
-pub async fn list_items(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
+/// `GET /v4/VaultItem`'s filter (other parameters are ignored, as before).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemListQuery {
+    /// Only the Certificate and CertificateArchive items whose certificate
+    /// expires within this many days from now (0–3650; expired ones
+    /// included), soonest first.
+    #[serde(rename = "ExpiringWithinDays")]
+    #[param(rename = "ExpiringWithinDays", minimum = 0, maximum = 3650)]
+    pub expiring_within_days: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem", params(ItemListQuery),
+    responses((status = 200, description = "Every item of every section you can view, sensitive values empty; with ExpiringWithinDays, only the certificates expiring within that many days, soonest first", body = [VaultItem]), ReadErrors))]
+pub async fn list_items(
+    state: web::Data<AppState>,
+    caller: Principal,
+    query: web::Query<ItemListQuery>,
+) -> AppResult<HttpResponse> {
+    if let Some(days) = query.expiring_within_days {
+        if !(0..=3650).contains(&days) {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                "ExpiringWithinDays must be a whole number of days from 0 to 3650.",
+            ));
+        }
+        let list = state
+            .read(caller.into(), move |w| items::expiring(w, days))
+            .await?;
+        return Ok(HttpResponse::Ok().json(list));
+    }
     // Streamed: a bounded channel of chunks between the database thread and
     // the socket, so 10,000 items never sit in memory as one body per client.
     let (chunks, mut body) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);

@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod backups;
 mod bad_input;
+mod certificates;
 mod cli;
 mod compat;
 mod crash;

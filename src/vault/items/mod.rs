@@ -24,8 +24,8 @@ pub use archive::{ArchiveToCheck, CheckedArchive, archive_to_check, new_archive_
 pub use merge::{MAX_FILE_BYTES, Mode};
 pub use model::{Item, ItemBody, Secret, VaultItemType, columns};
 pub use ops::{
-    create, create_with_guid, current_code, delete, get, history, reveal, stream_list, update,
-    visible,
+    create, create_with_guid, current_code, delete, expiring, get, history, reveal, stream_list,
+    update, visible,
 };
 pub use versions::{
     VaultItemVersion, VersionAuthor, list as list_versions, restore as restore_version,

@@ -163,6 +163,9 @@ pub struct Item {
     /// `"-"`, or counts by consumer type such as `"2 monitors, 1 integration"`.
     pub used_by: String,
     pub body: ItemBody,
+    /// When its certificate stops being valid (ms): Certificate items whose
+    /// text holds one, and CertificateArchive items.
+    pub not_after: Option<i64>,
 }
 
 impl Item {
@@ -217,6 +220,7 @@ impl TryFrom<ItemRow> for Item {
             notes: r.notes,
             used_by: r.used_by,
             body,
+            not_after: r.not_after,
         })
     }
 }
@@ -237,10 +241,14 @@ pub fn columns<'a>(name: &'a str, notes: &'a str, body: &'a ItemBody) -> ItemCol
         otp_period: None,
         otp_hash_algorithm: None,
         otp_encoding: None,
+        not_after: None,
     };
     match body {
         ItemBody::CredentialSet { user_name } => c.user_name = user_name,
-        ItemBody::Certificate { value } => c.value = value,
+        ItemBody::Certificate { value } => {
+            c.value = value;
+            c.not_after = crate::x509::text_not_after(value);
+        }
         ItemBody::CertificateArchive {
             issuer,
             not_before,
@@ -249,6 +257,7 @@ pub fn columns<'a>(name: &'a str, notes: &'a str, body: &'a ItemBody) -> ItemCol
             c.archive_issuer = issuer;
             c.archive_not_before = not_before;
             c.archive_not_after = not_after;
+            c.not_after = crate::time::parse_rfc3339_ms(not_after);
         }
         ItemBody::File { name, size } => {
             c.file_name = name;
@@ -289,6 +298,7 @@ mod tests {
             otp_hash_algorithm: None,
             otp_encoding: None,
             used_by: "-".into(),
+            not_after: None,
         }
     }
 

@@ -124,6 +124,16 @@ pub fn stream_list(
     Ok(())
 }
 
+/// The visible Certificate and CertificateArchive items whose certificate
+/// expires within `days` days from now (expired ones included), soonest first.
+pub fn expiring(w: &Work<'_>, days: i64) -> AppResult<Vec<VaultItem>> {
+    let before = w.now_ms().saturating_add(days.saturating_mul(86_400_000));
+    repo::expiring_visible(w.conn, w.operator_id()?, before)?
+        .into_iter()
+        .map(|row| Ok(to_api(&Item::try_from(row)?)))
+        .collect()
+}
+
 pub fn create(
     w: &Work<'_>,
     input: VaultItemInput,
@@ -157,14 +167,9 @@ pub fn create_with_guid(
         return Err(change_needed("adding items"));
     }
     let merged = merge(Mode::Create, t, None, input, archive)?;
-    let id = repo::insert(
-        w.conn,
-        guid,
-        section.id,
-        t.as_str(),
-        &columns(&merged.name, &merged.notes, &merged.body),
-        w.now_ms(),
-    )?;
+    let stored = columns(&merged.name, &merged.notes, &merged.body);
+    let not_after = stored.not_after;
+    let id = repo::insert(w.conn, guid, section.id, t.as_str(), &stored, w.now_ms())?;
     write_secrets(w, id, guid, &merged)?;
     versions::created(w, id)?;
     w.record(
@@ -185,6 +190,7 @@ pub fn create_with_guid(
         notes: merged.notes,
         used_by: "-".into(),
         body: merged.body,
+        not_after,
     }))
 }
 
