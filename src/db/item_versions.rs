@@ -66,10 +66,21 @@ pub fn insert_current(
     at_ms: i64,
     author: &Author,
 ) -> DbResult<()> {
+    insert(conn, item_id, version, at_ms, author, None)
+}
+
+fn insert(
+    conn: &Conn<'_>,
+    item_id: i64,
+    version: i64,
+    at_ms: i64,
+    author: &Author,
+    sealed: Option<&[u8]>,
+) -> DbResult<()> {
     conn.execute(
         "INSERT INTO vault_item_versions (item_id, version, created_at, api_key_guid,
-            oauth_client_guid, contact_first_name, contact_last_name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            oauth_client_guid, contact_first_name, contact_last_name, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             &item_id,
             &version,
@@ -78,6 +89,7 @@ pub fn insert_current(
             &author.oauth_client_guid,
             &author.first_name,
             &author.last_name,
+            &sealed,
         ],
     )?;
     Ok(())
@@ -95,27 +107,15 @@ pub fn keep(
     sealed: &[u8],
 ) -> DbResult<()> {
     match current {
-        Some(row) => conn.execute(
-            "UPDATE vault_item_versions SET sealed = ?2 WHERE id = ?1",
-            &[&row.id, &sealed],
-        )?,
-        None => conn.execute(
-            "INSERT INTO vault_item_versions (item_id, version, created_at, api_key_guid,
-                oauth_client_guid, contact_first_name, contact_last_name, sealed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                &item_id,
-                &version,
-                &at_ms,
-                &author.api_key_guid,
-                &author.oauth_client_guid,
-                &author.first_name,
-                &author.last_name,
-                &sealed,
-            ],
-        )?,
-    };
-    Ok(())
+        Some(row) => {
+            conn.execute(
+                "UPDATE vault_item_versions SET sealed = ?2 WHERE id = ?1",
+                &[&row.id, &sealed],
+            )?;
+            Ok(())
+        }
+        None => insert(conn, item_id, version, at_ms, author, Some(sealed)),
+    }
 }
 
 pub fn delete(conn: &Conn<'_>, id: i64) -> DbResult<()> {
