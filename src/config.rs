@@ -91,6 +91,8 @@ pub struct ConfigLayer {
     pub certificate_reminder_days: Option<Vec<u32>>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
+    pub session_idle_timeout_mins: Option<u64>,
+    pub session_lifetime_hours: Option<u64>,
     pub last_used_flush_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub body_memory_limit_mib: Option<u32>,
@@ -147,6 +149,8 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("certificate_reminder_days", EnvKind::IntList),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
+    ("session_idle_timeout_mins", EnvKind::Int),
+    ("session_lifetime_hours", EnvKind::Int),
     ("last_used_flush_secs", EnvKind::Int),
     ("body_timeout_secs", EnvKind::Int),
     ("body_memory_limit_mib", EnvKind::Int),
@@ -202,6 +206,8 @@ impl ConfigLayer {
             certificate_reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
+            session_idle_timeout_mins,
+            session_lifetime_hours,
             last_used_flush_secs,
             body_timeout_secs,
             body_memory_limit_mib,
@@ -321,6 +327,10 @@ pub struct Config {
     pub certificate_reminder_days: Vec<u32>,
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
+    /// A console session unused this long ends.
+    pub session_idle_timeout_mins: u64,
+    /// A console session ends this long after sign-in, used or not.
+    pub session_lifetime_hours: u64,
     pub last_used_flush_secs: u64,
     /// A request body must arrive whole within this time (408 otherwise).
     pub body_timeout_secs: u64,
@@ -394,6 +404,8 @@ impl fmt::Debug for Config {
             .field("certificate_reminder_days", &self.certificate_reminder_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
+            .field("session_idle_timeout_mins", &self.session_idle_timeout_mins)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
             .field("last_used_flush_secs", &self.last_used_flush_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("body_memory_limit_mib", &self.body_memory_limit_mib)
@@ -446,6 +458,8 @@ impl Default for Config {
             certificate_reminder_days: vec![30, 7, 1],
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
+            session_idle_timeout_mins: 30,
+            session_lifetime_hours: 12,
             last_used_flush_secs: 60,
             body_timeout_secs: 30,
             body_memory_limit_mib: 64,
@@ -579,6 +593,12 @@ impl Config {
             auth_failure_window_secs: layer
                 .auth_failure_window_secs
                 .unwrap_or(d.auth_failure_window_secs),
+            session_idle_timeout_mins: layer
+                .session_idle_timeout_mins
+                .unwrap_or(d.session_idle_timeout_mins),
+            session_lifetime_hours: layer
+                .session_lifetime_hours
+                .unwrap_or(d.session_lifetime_hours),
             last_used_flush_secs: layer.last_used_flush_secs.unwrap_or(d.last_used_flush_secs),
             body_timeout_secs: layer.body_timeout_secs.unwrap_or(d.body_timeout_secs),
             body_memory_limit_mib: layer
@@ -673,6 +693,23 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.auth_failure_window_secs) {
             return fail("auth_failure_window_secs must be between 1 and 86400".into());
+        }
+        if !(1..=1440).contains(&self.session_idle_timeout_mins) {
+            return fail(
+                "session_idle_timeout_mins must be between 1 and 1440 (a console session unused \
+                 that long ends)"
+                    .into(),
+            );
+        }
+        if !(1..=720).contains(&self.session_lifetime_hours) {
+            return fail("session_lifetime_hours must be between 1 and 720".into());
+        }
+        if self.session_idle_timeout_mins > self.session_lifetime_hours * 60 {
+            return fail(format!(
+                "session_idle_timeout_mins = {} is longer than session_lifetime_hours = {}: a \
+                 session would end at its lifetime first; shorten the idle timeout",
+                self.session_idle_timeout_mins, self.session_lifetime_hours
+            ));
         }
         if !(1..=3600).contains(&self.last_used_flush_secs) {
             return fail("last_used_flush_secs must be between 1 and 3600".into());

@@ -12,6 +12,7 @@ mod bad_input;
 mod certificates;
 mod cli;
 mod compat;
+mod console;
 mod crash;
 mod deploy;
 mod docs;
