@@ -20,14 +20,33 @@ pub enum MessageKind {
     KeyExpired,
     /// The API key or OAuth client expires in a few days.
     ExpiryReminder,
+    /// A Regenerate with a grace period: the previous secret works until the
+    /// instant given.
+    GracePeriodStarted,
+    /// The grace period ends within the hour and the previous secret was
+    /// used in the last hour.
+    GracePeriodEnding,
 }
 
 impl MessageKind {
+    pub const ALL: [MessageKind; 4] = [
+        MessageKind::KeyExpired,
+        MessageKind::ExpiryReminder,
+        MessageKind::GracePeriodStarted,
+        MessageKind::GracePeriodEnding,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::KeyExpired => "KeyExpired",
             MessageKind::ExpiryReminder => "ExpiryReminder",
+            MessageKind::GracePeriodStarted => "GracePeriodStarted",
+            MessageKind::GracePeriodEnding => "GracePeriodEnding",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -96,7 +115,8 @@ pub struct OutboxMessage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only this kind: KeyExpired or ExpiryReminder.
+    /// Only this kind: KeyExpired, ExpiryReminder, GracePeriodStarted or
+    /// GracePeriodEnding.
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,
@@ -136,14 +156,19 @@ impl OutboxQuery {
     pub fn filter(self) -> AppResult<Filter> {
         let kind = match self.kind.as_deref() {
             None => None,
-            Some("KeyExpired") => Some("KeyExpired"),
-            Some("ExpiryReminder") => Some("ExpiryReminder"),
-            Some(_) => {
-                return Err(AppError::new(
-                    ErrorCode::InvalidQuery,
-                    "Kind must be KeyExpired or ExpiryReminder.",
-                ));
-            }
+            Some(text) => Some(
+                MessageKind::parse(text)
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            format!(
+                                "Kind must be one of {}.",
+                                MessageKind::ALL.map(MessageKind::as_str).join(", ")
+                            ),
+                        )
+                    })?
+                    .as_str(),
+            ),
         };
         let status = match self.status.as_deref() {
             None => None,
@@ -176,11 +201,8 @@ impl From<OutboxRow> for OutboxMessage {
             api_key_guid: (r.credential_kind == CredentialKind::ApiKey).then_some(r.api_key_guid),
             oauth_client_guid: (r.credential_kind == CredentialKind::OAuthClient)
                 .then_some(r.api_key_guid),
-            kind: if r.kind == "KeyExpired" {
-                MessageKind::KeyExpired
-            } else {
-                MessageKind::ExpiryReminder
-            },
+            // The CHECK constraint allows only the kinds there are.
+            kind: MessageKind::parse(&r.kind).unwrap_or(MessageKind::ExpiryReminder),
             created_at: rfc3339(r.created_at),
             status,
             attempts: r.attempts,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Told when the sweep has written e-mails, so the sender wakes for them.
     pub outbox_written: Arc<tokio::sync::Notify>,
+    /// Wakes the grace-reminder job: a Regenerate set a new grace period.
+    pub grace_changed: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             baseline: Arc::default(),
             metrics: Arc::default(),
             outbox_written: Arc::default(),
+            grace_changed: Arc::default(),
         })
     }
 

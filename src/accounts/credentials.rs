@@ -70,6 +70,14 @@ macro_rules! credential_input {
             pub created_at: Option<serde_json::Value>,
             #[schema(read_only, nullable)]
             pub last_used_at: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub last_used_from: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub use_count: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub previous_key_expires_at: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub previous_masked_key: Option<serde_json::Value>,
         }
 
         impl $name {
@@ -114,6 +122,50 @@ pub struct CredentialFields {
     pub created_at: String,
     #[schema(nullable, format = DateTime)]
     pub last_used_at: Option<String>,
+    /// The client address of the last authenticated request (behind trusted
+    /// proxies, the forwarded client); null if never used.
+    #[schema(nullable, example = "203.0.113.7")]
+    pub last_used_from: Option<String>,
+    /// Authenticated requests made with it, ever (a restart may lose the
+    /// last `last_used_flush_secs` of counts).
+    pub use_count: i64,
+    /// While the secret a Regenerate with `GracePeriodHours` replaced still
+    /// works: the instant it stops. Null otherwise.
+    #[schema(nullable, format = DateTime)]
+    pub previous_key_expires_at: Option<String>,
+    /// That previous secret's masked form, while it works; null otherwise.
+    #[schema(nullable)]
+    pub previous_masked_key: Option<String>,
+}
+
+/// The optional body of `POST …/Regenerate`: absent, empty or `{}` is a
+/// plain regenerate.
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RegenerateInput {
+    /// 0–168 (default 0): how many hours the secret being replaced keeps
+    /// working beside the new one. 0: it stops at once.
+    #[schema(minimum = 0, maximum = 168, default = 0)]
+    pub grace_period_hours: Option<i64>,
+}
+
+/// The longest grace period a Regenerate gives the replaced secret: a week.
+pub const MAX_GRACE_HOURS: i64 = 168;
+
+impl RegenerateInput {
+    /// The grace period in ms (0: none), or a 400 saying what is allowed.
+    pub fn grace_ms(&self) -> AppResult<i64> {
+        match self.grace_period_hours.unwrap_or(0) {
+            h @ 0..=MAX_GRACE_HOURS => Ok(h * 3_600_000),
+            _ => Err(AppError::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "GracePeriodHours must be a whole number from 0 to {MAX_GRACE_HOURS} (0, \
+                     the default: the old secret stops at once)."
+                ),
+            )),
+        }
+    }
 }
 
 /// The shared fields of a body, before validation.
@@ -194,12 +246,25 @@ pub fn status_of(stored: KeyStatus, expires_at: Option<i64>, now_ms: i64) -> &'s
     }
 }
 
+/// What the index counted in memory and the database may not hold yet.
+#[derive(Debug, Default, Clone)]
+pub struct LiveUsage {
+    pub last_used: Option<i64>,
+    pub last_used_from: Option<String>,
+    pub use_count: i64,
+}
+
 /// The shared fields as the API shows them.
-pub fn fields(row: &ApiKeyRow, now_ms: i64, live_last_used: Option<i64>) -> CredentialFields {
-    let last_used = match (row.last_used_at, live_last_used) {
+pub fn fields(row: &ApiKeyRow, now_ms: i64, live: LiveUsage) -> CredentialFields {
+    let last_used = match (row.last_used_at, live.last_used) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
+    let last_used_from = match live.last_used_from {
+        Some(from) if live.last_used >= row.last_used_at => Some(from),
+        _ => row.last_used_from.clone(),
+    };
+    let previous = row.previous.as_ref().filter(|p| p.expires_at > now_ms);
     CredentialFields {
         name: row.name.clone(),
         description: row.description.clone(),
@@ -212,12 +277,26 @@ pub fn fields(row: &ApiKeyRow, now_ms: i64, live_last_used: Option<i64>) -> Cred
         operator_guid: row.operator_guid,
         created_at: rfc3339(row.created_at),
         last_used_at: last_used.map(rfc3339),
+        last_used_from,
+        use_count: row.use_count.max(live.use_count),
+        previous_key_expires_at: previous.map(|p| rfc3339(p.expires_at)),
+        previous_masked_key: previous.map(|p| p.masked_key.clone()),
     }
 }
 
-/// `fields`, with the LastUsedAt the index holds and the database may not yet.
+/// `fields`, with the usage the index holds and the database may not yet.
 pub fn fields_now(w: &Work<'_>, row: &ApiKeyRow) -> CredentialFields {
-    let live = w.state.auth.index.by_id(row.id).and_then(|e| e.last_used());
+    let live = w
+        .state
+        .auth
+        .index
+        .by_id(row.id)
+        .map(|e| LiveUsage {
+            last_used: e.last_used(),
+            last_used_from: e.last_used_from().map(|ip| ip.to_string()),
+            use_count: e.use_count(),
+        })
+        .unwrap_or_default();
     fields(row, w.now_ms(), live)
 }
 
@@ -635,19 +714,40 @@ pub fn revoke(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<ApiKe
     find(w, kind, guid)
 }
 
-pub fn regenerate(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<WithSecret> {
+/// A new secret. With a grace period (`grace_ms` > 0) the secret being
+/// replaced keeps working until now + grace, beside the new one, and the
+/// contact is told; any earlier previous secret stops at once (one at most).
+/// A revoked or expired credential's secret gets no grace: it was not working.
+/// An OAuth client's access tokens die either way (issue 16).
+pub fn regenerate(
+    w: &Work<'_>,
+    kind: CredentialKind,
+    guid: Guid,
+    grace_ms: i64,
+) -> AppResult<WithSecret> {
     let row = find(w, kind, guid)?;
     require_outranks(w, &row, "regenerate")?;
     require_section_rights_of(w, &row)?;
+    let now = w.now_ms();
+    let working = status_of(row.status, row.expires_at, now) == "Active";
+    let grace_until = (grace_ms > 0 && working).then(|| now + grace_ms);
     let (secret, full) = new_secret(&w.state.keys.token_hasher, kind);
-    repo::replace_secret(w.conn, row.id, &secret, w.now_ms())?;
-    history(w, &row, "Regenerated", String::new())?;
+    repo::replace_secret(w.conn, row.id, &secret, grace_until, now)?;
+    let details = match grace_until {
+        Some(until) => format!(
+            "Grace period: the previous secret works until {}",
+            rfc3339(until)
+        ),
+        None => String::new(),
+    };
+    history(w, &row, "Regenerated", details)?;
     forget_tokens(w, &row)?;
     refresh_index(w, row.id)?;
-    Ok(WithSecret {
-        row: find(w, kind, guid)?,
-        secret: full,
-    })
+    let row = find(w, kind, guid)?;
+    if grace_until.is_some() {
+        crate::lifecycle::grace_started(w, &row)?;
+    }
+    Ok(WithSecret { row, secret: full })
 }
 
 /// Deletes the credential and the operator it acts as (with that operator's

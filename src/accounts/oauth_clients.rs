@@ -135,8 +135,9 @@ pub fn revoke(w: &Work<'_>, guid: Guid) -> AppResult<OAuthClient> {
 }
 
 /// A new secret; the old one and every token issued with it stop working.
-pub fn regenerate(w: &Work<'_>, guid: Guid) -> AppResult<OAuthClient> {
-    let regenerated = credentials::regenerate(w, KIND, guid)?;
+/// `grace_ms` > 0: the old secret keeps working that long (`credentials::regenerate`).
+pub fn regenerate(w: &Work<'_>, guid: Guid, grace_ms: i64) -> AppResult<OAuthClient> {
+    let regenerated = credentials::regenerate(w, KIND, guid, grace_ms)?;
     Ok(with_secret(w, regenerated))
 }
 

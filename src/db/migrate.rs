@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_history_client_address.sql"),
     include_str!("../../migrations/0003_outbox_delivery.sql"),
     include_str!("../../migrations/0004_oauth_clients.sql"),
+    include_str!("../../migrations/0005_key_lifecycle.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -26,6 +26,7 @@ mod oauth_library;
 mod permissions;
 mod principals;
 mod proxies;
+mod rotation;
 mod seed;
 mod smtp;
 mod storage;
