@@ -5,11 +5,14 @@
 //! UNIQUE (credential, kind, instant, days before) with the grace period's
 //! end as the instant.
 
+use std::time::Duration;
+
 use crate::db::api_keys::{self, ApiKeyRow};
 use crate::db::outbox::{self, NewMessage};
 use crate::db::{Conn, DbResult};
 use crate::error::AppResult;
 use crate::outbox::MessageKind;
+use crate::state::AppState;
 use crate::time::rfc3339;
 use crate::types::CredentialKind;
 use crate::work::Work;
@@ -107,12 +110,11 @@ pub fn grace_started(w: &Work<'_>, row: &ApiKeyRow) -> AppResult<()> {
 
 /// Reminders due at `now_ms` for grace periods ending within the hour: to
 /// each credential whose previous secret was used in the hour before `now_ms`
-/// (as flushed). `after_ms` is where the previous run looked up to. Returns
-/// how many were written; each is exactly once, whoever runs this and however
-/// often.
-pub fn grace_reminders(conn: &Conn<'_>, after_ms: i64, now_ms: i64) -> DbResult<usize> {
+/// (as flushed). Returns how many were written; each is exactly once, whoever
+/// runs this and however often.
+pub fn grace_reminders(conn: &Conn<'_>, now_ms: i64) -> DbResult<usize> {
     let mut written = 0;
-    for row in api_keys::grace_ending(conn, after_ms, now_ms)? {
+    for row in api_keys::grace_ending(conn, now_ms)? {
         let Some(previous) = &row.previous else {
             continue;
         };
@@ -151,4 +153,52 @@ pub fn grace_reminders(conn: &Conn<'_>, after_ms: i64, now_ms: i64) -> DbResult<
         }
     }
     Ok(written)
+}
+
+/// Flushes the usage counted in memory (the previous secrets' last use among
+/// it), writes the grace reminders due now, and says when the next is due
+/// (Unix ms), if any grace period is running.
+pub async fn run_grace_reminders(state: &AppState) -> AppResult<Option<i64>> {
+    crate::scheduler::flush_last_used(state).await?;
+    let now = state.clock.now_millis();
+    let (written, next) = state
+        .db
+        .write(move |conn, _| {
+            let written = grace_reminders(conn, now)?;
+            let next = api_keys::next_grace_end(conn, now)?;
+            Ok::<_, crate::error::AppError>((written, next))
+        })
+        .await?;
+    if written > 0 {
+        state.outbox_written.notify_one();
+        log::info!("{written} grace-period reminder(s) written");
+    }
+    Ok(next.map(|end| end - GRACE_REMINDER_MS))
+}
+
+/// Writes each grace reminder at its instant (an hour before the grace period
+/// ends): sleeps until the next one, waking sooner when a Regenerate starts a
+/// grace period or the clock is moved, and at least every minute (a stepped
+/// wall clock). A failed run is retried a minute later.
+pub async fn grace_reminder_job(state: AppState, mut stop: crate::scheduler::Stop) {
+    let mut clock_moved = state.clock.subscribe();
+    let minute = Duration::from_secs(60);
+    loop {
+        let wait = match run_grace_reminders(&state).await {
+            Ok(next) => next.map_or(minute, |at| {
+                let ms = u64::try_from(at - state.clock.now_millis()).unwrap_or(0);
+                Duration::from_millis(ms).min(minute)
+            }),
+            Err(e) => {
+                log::error!("grace reminders failed, retrying in a minute: {e}");
+                minute
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.grace_changed.notified() => {}
+            _ = clock_moved.changed() => {}
+            _ = stop.changed() => return,
+        }
+    }
 }

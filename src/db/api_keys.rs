@@ -442,23 +442,21 @@ pub fn store_usage(conn: &Conn<'_>, values: &[Usage]) -> DbResult<()> {
     Ok(())
 }
 
-/// Active credentials whose previous secret stops at an instant one hour
-/// after which lies in (`after_ms`, `now_ms`], and which has not stopped yet:
-/// the grace reminders due now.
-pub fn grace_ending(conn: &Conn<'_>, after_ms: i64, now_ms: i64) -> DbResult<Vec<ApiKeyRow>> {
+/// Active credentials whose previous secret stops within the hour after
+/// `now_ms` (and not yet): the grace reminders due now.
+pub fn grace_ending(conn: &Conn<'_>, now_ms: i64) -> DbResult<Vec<ApiKeyRow>> {
     conn.query_all(
         &format!(
-            "{SELECT} WHERE k.previous_expires_at > ?1 + 3600000
-               AND k.previous_expires_at <= ?2 + 3600000 AND k.previous_expires_at > ?2
+            "{SELECT} WHERE k.previous_expires_at > ?1 AND k.previous_expires_at <= ?1 + 3600000
                AND k.status = 'Active' ORDER BY k.previous_expires_at, k.id"
         ),
-        &[&after_ms, &now_ms],
+        &[&now_ms],
         from_row,
     )
 }
 
 /// The earliest grace period ending more than an hour after `now_ms`: its
-/// reminder is the next one due.
+/// reminder is the next one due, an hour before.
 pub fn next_grace_end(conn: &Conn<'_>, now_ms: i64) -> DbResult<Option<i64>> {
     conn.query_one(
         "SELECT min(previous_expires_at) FROM api_keys WHERE previous_expires_at > ?1 + 3600000",

@@ -337,3 +337,67 @@ async fn an_oauth_client_s_previous_secret_obtains_tokens_only_during_its_grace_
     };
     app.token(&current, None).await;
 }
+
+#[tokio::test]
+async fn an_hour_before_the_end_only_a_still_used_previous_secret_gets_a_reminder_once() {
+    let app = quiet_app("2030-01-01T10:00:00Z").await;
+    let used = app.create_key(json!({"Name": "still used"})).await;
+    let idle = app.create_key(json!({"Name": "moved on"})).await;
+    for k in [&used, &idle] {
+        regenerate(&app, &k.guid, Some(json!({"GracePeriodHours": 2})))
+            .await
+            .expect(200);
+    }
+    // The idle key's old secret was last used more than an hour before the
+    // reminder instant; the other's within that hour.
+    app.set_now("2030-01-01T10:30:00Z");
+    status_with(&app, &idle.key).await.expect(200);
+    app.set_now("2030-01-01T10:45:00Z");
+    status_with(&app, &used.key).await.expect(200);
+
+    app.set_now("2030-01-01T10:59:59.999Z");
+    let next = coffre::lifecycle::run_grace_reminders(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(next, Some(at("2030-01-01T11:00:00Z").timestamp_millis()));
+    assert!(app.outbox("?Kind=GracePeriodEnding").await.is_empty());
+
+    app.set_now("2030-01-01T11:40:00Z");
+    let (a, b) = tokio::join!(
+        coffre::lifecycle::run_grace_reminders(&app.state),
+        coffre::lifecycle::run_grace_reminders(&app.state)
+    );
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        (None, None),
+        "no grace period left to remind"
+    );
+    coffre::lifecycle::run_grace_reminders(&app.state)
+        .await
+        .unwrap();
+    let mails = app.outbox("?Kind=GracePeriodEnding").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0]["ApiKeyGuid"], used.guid.as_str());
+    let body = mails[0]["Body"].as_str().unwrap();
+    assert!(
+        body.contains("2030-01-01T12:00:00.000Z") && body.contains("2030-01-01T10:45:00.000Z"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_reminder_job_wakes_for_a_new_grace_period_and_writes_at_its_instant() {
+    let app = app().now(at("2030-01-01T10:00:00Z")).spawn().await;
+    let k = app.create_key(json!({})).await;
+    regenerate(&app, &k.guid, Some(json!({"GracePeriodHours": 3})))
+        .await
+        .expect(200);
+    app.set_now("2030-01-01T11:30:00Z");
+    status_with(&app, &k.key).await.expect(200);
+    // The job sleeps until 12:00 (end − 1 h): moving the clock there wakes it.
+    app.set_now("2030-01-01T12:00:00Z");
+    app.eventually("the grace reminder", || async {
+        app.outbox("?Kind=GracePeriodEnding").await.len() == 1
+    })
+    .await;
+}
