@@ -202,3 +202,189 @@ pub async fn grace_reminder_job(state: AppState, mut stop: crate::scheduler::Sto
         }
     }
 }
+
+/// Days before an unused credential's revocation its contact is warned.
+pub const UNUSED_WARNING_DAYS: u32 = 7;
+const DAY_MS: i64 = 86_400_000;
+/// Credentials examined per transaction.
+const PAGE: i64 = 200;
+
+/// What one unused sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UnusedReport {
+    pub warned: usize,
+    pub revoked: usize,
+}
+
+/// When a credential idle since `idle_since` is revoked, after `days` unused.
+pub fn unused_revocation_at(idle_since: i64, days: u32) -> i64 {
+    idle_since + i64::from(days) * DAY_MS
+}
+
+/// One credential: revoked if unused `days` by `now_ms` (with its e-mail and
+/// a history line, or nothing: its own savepoint), else warned once within
+/// the last 7 days. The e-mails are keyed by the revocation instant, which
+/// moves with every use: a use re-arms both.
+fn unused_one(
+    conn: &Conn<'_>,
+    row: &ApiKeyRow,
+    days: u32,
+    now_ms: i64,
+    report: &mut UnusedReport,
+    revoked: &mut Vec<i64>,
+) -> AppResult<()> {
+    let idle_since = row.last_used_at.unwrap_or(0).max(row.active_since);
+    let revoke_at = unused_revocation_at(idle_since, days);
+    let warn_at = revoke_at - i64::from(UNUSED_WARNING_DAYS) * DAY_MS;
+    if now_ms < warn_at {
+        return Ok(());
+    }
+    let noun = noun(row.kind);
+    let since = rfc3339(idle_since);
+    let when = rfc3339(revoke_at);
+    conn.batch("SAVEPOINT unused_one")?;
+    let result = (|| -> AppResult<()> {
+        if now_ms >= revoke_at {
+            // Guarded: a concurrent sweeper, a use or a change meanwhile wins.
+            if !api_keys::revoke_unused(conn, row.id, row.active_since, idle_since, now_ms)? {
+                return Ok(());
+            }
+            crate::audit::record(
+                conn,
+                &crate::audit::Actor::system("unused sweep"),
+                now_ms,
+                crate::audit::Change::new(
+                    row.kind.as_str(),
+                    row.guid,
+                    "Revoked",
+                    format!("Unused for {days} days (no authenticated request since {since})"),
+                ),
+            )?;
+            let subject = format!(
+                "Your coffre {noun} \"{}\" was revoked: unused for {days} days",
+                row.name
+            );
+            let situation = format!(
+                "The {noun} \"{}\" ({}) made no authenticated request since {since} (UTC), so \
+                 coffre revoked it at {} as this server does after {days} unused days. Every \
+                 request made with it is now refused with 401.\n\nWhat to do: if it is still \
+                 needed, an administrator can give it a new secret (POST {}/{}/Regenerate).",
+                row.name,
+                row.masked_key,
+                rfc3339(now_ms),
+                row.kind.path(),
+                row.guid
+            );
+            notify(
+                conn,
+                row,
+                MessageKind::UnusedRevoked,
+                revoke_at,
+                &subject,
+                &situation,
+                now_ms,
+            )?;
+            revoked.push(row.id);
+            report.revoked += 1;
+        } else {
+            let subject = format!(
+                "Your coffre {noun} \"{}\" will be revoked on {when} unless used",
+                row.name
+            );
+            let situation = format!(
+                "The {noun} \"{}\" ({}) made no authenticated request since {since} (UTC). \
+                 This server revokes credentials unused for {days} days: it will be revoked \
+                 at {when} (UTC) unless it is used before then.\n\nWhat to do: if it is still \
+                 needed, use it once (any authenticated request) before then; if not, let it \
+                 go or delete it.",
+                row.name, row.masked_key
+            );
+            if notify(
+                conn,
+                row,
+                MessageKind::UnusedWarning,
+                revoke_at,
+                &subject,
+                &situation,
+                now_ms,
+            )? {
+                report.warned += 1;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.batch("RELEASE unused_one")?,
+        Err(e) => {
+            conn.batch("ROLLBACK TO unused_one; RELEASE unused_one")?;
+            log::error!("unused sweep: {} skipped, will be retried: {e}", row.guid);
+        }
+    }
+    Ok(())
+}
+
+/// Revokes the credentials unused `days` at `now` and warns those 7 days
+/// from it (`revoke_unused_after_days`), page by page through the writer.
+/// The usage counted in memory is flushed first; each page's revocations
+/// reach the authentication index (and an OAuth client's tokens die) after
+/// its commit. Exactly once per credential and revocation instant, across
+/// reruns, crashes and concurrent sweeps.
+pub async fn unused_sweep(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    days: u32,
+) -> AppResult<UnusedReport> {
+    let mut report = UnusedReport::default();
+    if days == 0 {
+        return Ok(report);
+    }
+    crate::scheduler::flush_last_used(state).await?;
+    let now_ms = now.timestamp_millis();
+    let mut after = 0;
+    loop {
+        let index = state.auth.index.clone();
+        let tokens = state.auth.tokens.clone();
+        let (page, last, more) = state
+            .db
+            .write(move |conn, commit| {
+                let rows = api_keys::usable(conn, after, now_ms, PAGE)?;
+                let mut page = UnusedReport::default();
+                let mut revoked = Vec::new();
+                for row in &rows {
+                    unused_one(conn, row, days, now_ms, &mut page, &mut revoked)?;
+                }
+                for id in revoked {
+                    let entry = crate::auth::index::load_entry(conn, id)?;
+                    let gone = crate::db::oauth_tokens::delete_for_credential(conn, id)?;
+                    let (index, tokens) = (index.clone(), tokens.clone());
+                    commit.push(move || {
+                        index.upsert(entry);
+                        tokens.remove(&gone);
+                    });
+                }
+                let last = rows.last().map_or(after, |r| r.id);
+                Ok::<_, crate::error::AppError>((page, last, rows.len() as i64 == PAGE))
+            })
+            .await?;
+        report.warned += page.warned;
+        report.revoked += page.revoked;
+        if !more {
+            return Ok(report);
+        }
+        after = last;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unused_credential_is_revoked_whole_days_after_it_was_last_idle() {
+        let since = 1_893_456_000_000; // 2030-01-01T00:00:00Z
+        assert_eq!(
+            rfc3339(unused_revocation_at(since, 30)),
+            "2030-01-31T00:00:00.000Z"
+        );
+    }
+}

@@ -26,14 +26,21 @@ pub enum MessageKind {
     /// The grace period ends within the hour and the previous secret was
     /// used in the last hour.
     GracePeriodEnding,
+    /// The credential will be revoked in 7 days unless used
+    /// (`revoke_unused_after_days`).
+    UnusedWarning,
+    /// The credential was revoked for being unused.
+    UnusedRevoked,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::KeyExpired,
         MessageKind::ExpiryReminder,
         MessageKind::GracePeriodStarted,
         MessageKind::GracePeriodEnding,
+        MessageKind::UnusedWarning,
+        MessageKind::UnusedRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +49,8 @@ impl MessageKind {
             MessageKind::ExpiryReminder => "ExpiryReminder",
             MessageKind::GracePeriodStarted => "GracePeriodStarted",
             MessageKind::GracePeriodEnding => "GracePeriodEnding",
+            MessageKind::UnusedWarning => "UnusedWarning",
+            MessageKind::UnusedRevoked => "UnusedRevoked",
         }
     }
 
@@ -115,8 +124,8 @@ pub struct OutboxMessage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only this kind: KeyExpired, ExpiryReminder, GracePeriodStarted or
-    /// GracePeriodEnding.
+    /// Only this kind: KeyExpired, ExpiryReminder, GracePeriodStarted,
+    /// GracePeriodEnding, UnusedWarning or UnusedRevoked.
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,

@@ -97,10 +97,20 @@ impl Sweeper {
         let started = std::time::Instant::now();
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
         let purged = crate::oauth::tokens::purge_expired(state, now).await?;
+        let unused =
+            crate::lifecycle::unused_sweep(state, now, state.config.revoke_unused_after_days)
+                .await?;
         state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
-        if report.expired + report.reminded > 0 {
+        if report.expired + report.reminded + unused.warned + unused.revoked > 0 {
             state.outbox_written.notify_one();
+        }
+        if unused.warned + unused.revoked > 0 {
+            log::info!(
+                "unused sweep: {} credential(s) revoked, {} warned",
+                unused.revoked,
+                unused.warned
+            );
         }
         log::info!(
             "expiry sweep at {}: {} key(s) expired, {} reminder(s) written, {} expired access \

@@ -153,8 +153,8 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
     Ok(to_api(w, &row))
 }
 
-pub fn list(w: &Work<'_>) -> AppResult<Vec<ApiKey>> {
-    Ok(credentials::list(w, KIND)?
+pub fn list(w: &Work<'_>, filter: credentials::ListFilter) -> AppResult<Vec<ApiKey>> {
+    Ok(credentials::list(w, KIND, filter)?
         .iter()
         .map(|row| to_api(w, row))
         .collect())

@@ -466,8 +466,95 @@ pub fn find(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<ApiKeyR
     })
 }
 
-pub fn list(w: &Work<'_>, kind: CredentialKind) -> AppResult<Vec<ApiKeyRow>> {
-    Ok(repo::list_of(w.conn, kind)?)
+/// The filters of `GET /v4/ApiKey` and `GET /v4/OAuthClient` (issue 15).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only those with no authenticated request at or after now − N × 24 h
+    /// (0–36500); one never used counts from its `CreatedAt`.
+    #[serde(rename = "UnusedForDays")]
+    #[param(rename = "UnusedForDays", value_type = Option<u32>, minimum = 0, maximum = 36500)]
+    pub unused_for_days: Option<String>,
+    /// Only those in this state: Active, Expired or Revoked (as shown, so a
+    /// credential past its expiry is Expired before the sweep marks it).
+    #[serde(rename = "Status")]
+    #[param(rename = "Status", value_type = Option<String>, example = "Active")]
+    pub status: Option<String>,
+}
+
+/// A parsed `ListQuery`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListFilter {
+    status: Option<&'static str>,
+    /// Unix ms: only those unused since this instant.
+    unused_since: Option<i64>,
+}
+
+pub const MAX_UNUSED_DAYS: i64 = 36_500;
+
+impl ListQuery {
+    pub fn filter(self, now_ms: i64) -> AppResult<ListFilter> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(
+                ["Active", "Expired", "Revoked"]
+                    .into_iter()
+                    .find(|s| *s == text)
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            "Status must be Active, Expired or Revoked (case-sensitive).",
+                        )
+                    })?,
+            ),
+        };
+        let unused_since = match self.unused_for_days.as_deref() {
+            None => None,
+            Some(text) => {
+                let days = text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (0..=MAX_UNUSED_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            format!(
+                                "UnusedForDays must be a whole number of days from 0 to \
+                                 {MAX_UNUSED_DAYS}."
+                            ),
+                        )
+                    })?;
+                Some(now_ms - days * 86_400_000)
+            }
+        };
+        Ok(ListFilter {
+            status,
+            unused_since,
+        })
+    }
+}
+
+/// Every credential of the kind that passes `filter`, with the usage the
+/// index counted and the database may not hold yet.
+pub fn list(w: &Work<'_>, kind: CredentialKind, filter: ListFilter) -> AppResult<Vec<ApiKeyRow>> {
+    let now = w.now_ms();
+    Ok(repo::list_of(w.conn, kind)?
+        .into_iter()
+        .filter(|row| {
+            filter
+                .status
+                .is_none_or(|s| status_of(row.status, row.expires_at, now) == s)
+        })
+        .filter(|row| {
+            filter.unused_since.is_none_or(|since| {
+                let live = w.state.auth.index.by_id(row.id).and_then(|e| e.last_used());
+                let last = row.last_used_at.max(live).unwrap_or(row.created_at);
+                last < since
+            })
+        })
+        .collect())
 }
 
 /// A new secret of the kind's format: the columns to store, and the text to
@@ -774,4 +861,37 @@ pub fn delete(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<()> {
     history(w, &row, "Deleted", String::new())?;
     let index = w.state.auth.index.clone();
     w.after_commit(move || index.remove(row.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grace_period_is_0_to_168_hours() {
+        let grace = |h: Option<i64>| {
+            RegenerateInput {
+                grace_period_hours: h,
+            }
+            .grace_ms()
+        };
+        assert_eq!(grace(None).unwrap(), 0);
+        assert_eq!(grace(Some(0)).unwrap(), 0);
+        assert_eq!(grace(Some(168)).unwrap(), 168 * 3_600_000);
+        for bad in [-1, 169, i64::MAX] {
+            assert_eq!(grace(Some(bad)).unwrap_err().code(), "InvalidField");
+        }
+    }
+
+    #[test]
+    fn unused_for_days_counts_back_whole_days_from_now() {
+        let query = |days: &str| ListQuery {
+            unused_for_days: Some(days.into()),
+            status: None,
+        };
+        let f = query("2").filter(10 * 86_400_000).unwrap();
+        assert_eq!(f.unused_since, Some(8 * 86_400_000));
+        assert!(query("36501").filter(0).is_err());
+        assert!(query("1e3").filter(0).is_err());
+    }
 }

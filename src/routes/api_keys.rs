@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput};
-use crate::accounts::credentials::RegenerateInput;
+use crate::accounts::credentials::{ListQuery, RegenerateInput};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
@@ -15,10 +15,17 @@ use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::{CredentialKind, Guid};
 
-#[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
-    responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]
-pub async fn list_keys(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    let keys = state.read(caller.into(), api_keys::list).await?;
+#[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey", params(ListQuery),
+    responses((status = 200, description = "Every API key (that passes the filters)", body = [ApiKey]), ReadErrors))]
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    caller: Principal,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let filter = query.into_inner().filter(state.clock.now_millis())?;
+    let keys = state
+        .read(caller.into(), move |w| api_keys::list(w, filter))
+        .await?;
     Ok(HttpResponse::Ok().json(keys))
 }
 

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::accounts::credentials::RegenerateInput;
+use crate::accounts::credentials::{ListQuery, RegenerateInput};
 use crate::accounts::oauth_clients::{self, OAuthClient, OAuthClientInput};
 use crate::auth::Principal;
 use crate::error::AppResult;
@@ -15,13 +15,17 @@ use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::{CredentialKind, Guid};
 
-#[utoipa::path(get, path = "/v4/OAuthClient", tag = "OAuthClient",
-    responses((status = 200, description = "Every OAuth client", body = [OAuthClient]), ReadErrors))]
+#[utoipa::path(get, path = "/v4/OAuthClient", tag = "OAuthClient", params(ListQuery),
+    responses((status = 200, description = "Every OAuth client (that passes the filters)", body = [OAuthClient]), ReadErrors))]
 pub async fn list_oauth_clients(
     state: web::Data<AppState>,
     caller: Principal,
+    query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    let clients = state.read(caller.into(), oauth_clients::list).await?;
+    let filter = query.into_inner().filter(state.clock.now_millis())?;
+    let clients = state
+        .read(caller.into(), move |w| oauth_clients::list(w, filter))
+        .await?;
     Ok(HttpResponse::Ok().json(clients))
 }
 

@@ -29,6 +29,7 @@ mod proxies;
 mod rotation;
 mod seed;
 mod smtp;
+mod stale_keys;
 mod storage;
 mod tls;
 mod vault_items;
