@@ -43,22 +43,6 @@ pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<boo
     Ok(written == 1)
 }
 
-/// When this very notice was written, if it was.
-pub fn written_at(
-    conn: &Conn<'_>,
-    api_key_guid: Guid,
-    kind: &str,
-    expires_at: i64,
-    days_before: u32,
-) -> DbResult<Option<i64>> {
-    conn.query_opt(
-        "SELECT created_at FROM outbox
-         WHERE api_key_guid = ?1 AND kind = ?2 AND expires_at = ?3 AND days_before = ?4",
-        &[&api_key_guid, &kind, &expires_at, &days_before],
-        |r| r.get(0),
-    )
-}
-
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: i64,

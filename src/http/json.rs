@@ -50,24 +50,58 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let cap = body::cap_of(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let payload = payload.take();
+        let read = Reading::of(req, payload);
         Box::pin(async move {
             if !json {
                 return Err(not_json());
             }
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let timeout = Duration::from_secs(state.config.body_timeout_secs);
-            body::read_then(payload, declared, cap, timeout, &state.body_budget, parse)
-                .await
-                .map(ApiJson)
+            read.then(parse).await.map(ApiJson)
         })
+    }
+}
+
+/// What reading a request's body needs, taken from the request before the
+/// extractor's future runs.
+struct Reading {
+    payload: Payload,
+    declared: Option<usize>,
+    cap: usize,
+    state: Option<web::Data<AppState>>,
+}
+
+impl Reading {
+    fn of(req: &HttpRequest, payload: &mut Payload) -> Reading {
+        Reading {
+            payload: payload.take(),
+            declared: req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok()),
+            cap: body::cap_of(req),
+            state: req.app_data::<web::Data<AppState>>().cloned(),
+        }
+    }
+
+    /// Reads the body under the route's cap, the deadline and the memory
+    /// bound, then `parse`s it.
+    async fn then<T>(
+        self,
+        parse: impl FnOnce(&[u8]) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let state = self
+            .state
+            .ok_or_else(|| AppError::internal("application state missing"))?;
+        let timeout = Duration::from_secs(state.config.body_timeout_secs);
+        body::read_then(
+            self.payload,
+            self.declared,
+            self.cap,
+            timeout,
+            &state.body_budget,
+            parse,
+        )
+        .await
     }
 }
 
@@ -96,18 +130,9 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let cap = body::cap_of(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let payload = payload.take();
+        let read = Reading::of(req, payload);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let timeout = Duration::from_secs(state.config.body_timeout_secs);
-            let read = move |bytes: &[u8]| {
+            read.then(move |bytes: &[u8]| {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     Ok(T::default())
                 } else if !json {
@@ -115,10 +140,9 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
                 } else {
                     parse(bytes)
                 }
-            };
-            body::read_then(payload, declared, cap, timeout, &state.body_budget, read)
-                .await
-                .map(OptionalJson)
+            })
+            .await
+            .map(OptionalJson)
         })
     }
 }

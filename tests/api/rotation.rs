@@ -9,15 +9,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A server whose clock only moves when the test says, without background jobs.
-async fn quiet_app(now: &str) -> TestApp {
-    app()
-        .now(at(now))
-        .config(|c| c.scheduler = false)
-        .spawn()
-        .await
-}
-
 async fn regenerate(app: &TestApp, guid: &str, body: Option<Value>) -> Res {
     app.send(
         &app.admin_key,
