@@ -1,9 +1,11 @@
 //! Credential lifecycles beyond expiry (issue 15): the e-mails of a rotation
 //! with a grace period (when it starts; an hour before it ends, if the
-//! previous secret is still in use). Each is written into `outbox` in the
-//! same transaction as what it announces, exactly once through the outbox's
-//! UNIQUE (credential, kind, instant, days before) with the grace period's
-//! end as the instant.
+//! previous secret is still in use), and the revocation of credentials unused
+//! for `revoke_unused_after_days` (a warning 7 days before, then the
+//! revocation). Each e-mail is written into `outbox` in the same transaction
+//! as what it announces, exactly once through the outbox's UNIQUE
+//! (credential, kind, instant, days before): the instant is the grace
+//! period's end, or the planned revocation.
 
 use std::time::Duration;
 
