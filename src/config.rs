@@ -91,6 +91,8 @@ pub struct ConfigLayer {
     pub revoke_unused_after_days: Option<u32>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
+    pub session_idle_timeout_mins: Option<u64>,
+    pub session_lifetime_hours: Option<u64>,
     pub last_used_flush_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub body_memory_limit_mib: Option<u32>,
@@ -146,6 +148,8 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("revoke_unused_after_days", EnvKind::Int),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
+    ("session_idle_timeout_mins", EnvKind::Int),
+    ("session_lifetime_hours", EnvKind::Int),
     ("last_used_flush_secs", EnvKind::Int),
     ("body_timeout_secs", EnvKind::Int),
     ("body_memory_limit_mib", EnvKind::Int),
@@ -200,6 +204,8 @@ impl ConfigLayer {
             revoke_unused_after_days,
             auth_failure_limit,
             auth_failure_window_secs,
+            session_idle_timeout_mins,
+            session_lifetime_hours,
             last_used_flush_secs,
             body_timeout_secs,
             body_memory_limit_mib,
@@ -318,6 +324,10 @@ pub struct Config {
     pub revoke_unused_after_days: u32,
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
+    /// A console session unused this long ends.
+    pub session_idle_timeout_mins: u64,
+    /// A console session ends this long after sign-in, used or not.
+    pub session_lifetime_hours: u64,
     pub last_used_flush_secs: u64,
     /// A request body must arrive whole within this time (408 otherwise).
     pub body_timeout_secs: u64,
@@ -389,6 +399,8 @@ impl fmt::Debug for Config {
             .field("revoke_unused_after_days", &self.revoke_unused_after_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
+            .field("session_idle_timeout_mins", &self.session_idle_timeout_mins)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
             .field("last_used_flush_secs", &self.last_used_flush_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("body_memory_limit_mib", &self.body_memory_limit_mib)
@@ -440,6 +452,8 @@ impl Default for Config {
             revoke_unused_after_days: 0,
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
+            session_idle_timeout_mins: 30,
+            session_lifetime_hours: 12,
             last_used_flush_secs: 60,
             body_timeout_secs: 30,
             body_memory_limit_mib: 64,
@@ -572,6 +586,12 @@ impl Config {
             auth_failure_window_secs: layer
                 .auth_failure_window_secs
                 .unwrap_or(d.auth_failure_window_secs),
+            session_idle_timeout_mins: layer
+                .session_idle_timeout_mins
+                .unwrap_or(d.session_idle_timeout_mins),
+            session_lifetime_hours: layer
+                .session_lifetime_hours
+                .unwrap_or(d.session_lifetime_hours),
             last_used_flush_secs: layer.last_used_flush_secs.unwrap_or(d.last_used_flush_secs),
             body_timeout_secs: layer.body_timeout_secs.unwrap_or(d.body_timeout_secs),
             body_memory_limit_mib: layer
@@ -664,6 +684,23 @@ impl Config {
                  warned 7 days before"
                     .into(),
             );
+        }
+        if !(1..=1440).contains(&self.session_idle_timeout_mins) {
+            return fail(
+                "session_idle_timeout_mins must be between 1 and 1440 (a console session unused \
+                 that long ends)"
+                    .into(),
+            );
+        }
+        if !(1..=720).contains(&self.session_lifetime_hours) {
+            return fail("session_lifetime_hours must be between 1 and 720".into());
+        }
+        if self.session_idle_timeout_mins > self.session_lifetime_hours * 60 {
+            return fail(format!(
+                "session_idle_timeout_mins = {} is longer than session_lifetime_hours = {}: a \
+                 session would end at its lifetime first; shorten the idle timeout",
+                self.session_idle_timeout_mins, self.session_lifetime_hours
+            ));
         }
         if !(1..=3600).contains(&self.last_used_flush_secs) {
             return fail("last_used_flush_secs must be between 1 and 3600".into());

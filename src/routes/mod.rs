@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod operators;
 pub mod outbox;
 pub mod sections;
+pub mod session;
 
 use std::sync::OnceLock;
 
@@ -81,6 +82,11 @@ api! {
     oauth::token                        => none, None;
     oauth::revoke                       => none, None;
     oauth::metadata                     => none, None;
+
+    // The web console's sign-in: public, checking the key itself.
+    session::sign_in                    => none, None;
+    session::current_session            => none, Authenticated;
+    session::sign_out                   => none, None;
 
     items::list_items                   => ITEM_READ, Filtered;
     items::get_item                     => ITEM_READ, ViewVaultSection;
@@ -256,7 +262,11 @@ fn family_of(path: &str) -> Option<String> {
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.
-fn resource(path: String, allowed: String, pattern: &'static str) -> actix_web::Resource {
+pub(crate) fn resource(
+    path: String,
+    allowed: String,
+    pattern: &'static str,
+) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| {
         let allowed = allowed.clone();
         req.extensions_mut().insert(RoutePattern(pattern));

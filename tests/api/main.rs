@@ -11,6 +11,7 @@ mod backups;
 mod bad_input;
 mod cli;
 mod compat;
+mod console;
 mod crash;
 mod deploy;
 mod docs;
