@@ -89,6 +89,7 @@ pub struct ConfigLayer {
     pub scheduler: Option<bool>,
     pub reminder_days: Option<Vec<u32>>,
     pub revoke_unused_after_days: Option<u32>,
+    pub certificate_reminder_days: Option<Vec<u32>>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
     pub session_idle_timeout_mins: Option<u64>,
@@ -114,6 +115,7 @@ pub struct ConfigLayer {
     pub mail_max_attempts: Option<u32>,
     pub oauth_token_lifetime_secs: Option<u64>,
     pub oauth_tokens_per_client: Option<u32>,
+    pub secret_versions_kept: Option<u32>,
     pub public_url: Option<String>,
 }
 
@@ -146,6 +148,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("scheduler", EnvKind::Bool),
     ("reminder_days", EnvKind::IntList),
     ("revoke_unused_after_days", EnvKind::Int),
+    ("certificate_reminder_days", EnvKind::IntList),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
     ("session_idle_timeout_mins", EnvKind::Int),
@@ -171,6 +174,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("mail_max_attempts", EnvKind::Int),
     ("oauth_token_lifetime_secs", EnvKind::Int),
     ("oauth_tokens_per_client", EnvKind::Int),
+    ("secret_versions_kept", EnvKind::Int),
     ("public_url", EnvKind::Text),
 ];
 
@@ -202,6 +206,7 @@ impl ConfigLayer {
             scheduler,
             reminder_days,
             revoke_unused_after_days,
+            certificate_reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
             session_idle_timeout_mins,
@@ -227,6 +232,7 @@ impl ConfigLayer {
             mail_max_attempts,
             oauth_token_lifetime_secs,
             oauth_tokens_per_client,
+            secret_versions_kept,
             public_url
         )
     }
@@ -322,6 +328,8 @@ pub struct Config {
     pub reminder_days: Vec<u32>,
     /// The midnight sweep revokes credentials unused this many days (0: never).
     pub revoke_unused_after_days: u32,
+    /// Days before a vault certificate's NotAfter its reminders go out.
+    pub certificate_reminder_days: Vec<u32>,
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
     /// A console session unused this long ends.
@@ -365,6 +373,8 @@ pub struct Config {
     pub oauth_token_lifetime_secs: u64,
     /// Live access tokens per OAuth client; past it the oldest give way.
     pub oauth_tokens_per_client: u32,
+    /// Previous values kept per vault item (0: none).
+    pub secret_versions_kept: u32,
     /// The server's base URL as clients reach it (the OAuth issuer); `None`:
     /// the scheme and `Host` of each request.
     pub public_url: Option<String>,
@@ -397,6 +407,7 @@ impl fmt::Debug for Config {
             .field("scheduler", &self.scheduler)
             .field("reminder_days", &self.reminder_days)
             .field("revoke_unused_after_days", &self.revoke_unused_after_days)
+            .field("certificate_reminder_days", &self.certificate_reminder_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
             .field("session_idle_timeout_mins", &self.session_idle_timeout_mins)
@@ -425,6 +436,7 @@ impl fmt::Debug for Config {
             .field("mail_max_attempts", &self.mail_max_attempts)
             .field("oauth_token_lifetime_secs", &self.oauth_token_lifetime_secs)
             .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
+            .field("secret_versions_kept", &self.secret_versions_kept)
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -450,6 +462,7 @@ impl Default for Config {
             scheduler: true,
             reminder_days: vec![7, 1],
             revoke_unused_after_days: 0,
+            certificate_reminder_days: vec![30, 7, 1],
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
             session_idle_timeout_mins: 30,
@@ -478,6 +491,7 @@ impl Default for Config {
             mail_max_attempts: 12,
             oauth_token_lifetime_secs: 86_400,
             oauth_tokens_per_client: 1000,
+            secret_versions_kept: 10,
             public_url: None,
         }
     }
@@ -582,6 +596,9 @@ impl Config {
             revoke_unused_after_days: layer
                 .revoke_unused_after_days
                 .unwrap_or(d.revoke_unused_after_days),
+            certificate_reminder_days: layer
+                .certificate_reminder_days
+                .unwrap_or(d.certificate_reminder_days),
             auth_failure_limit: layer.auth_failure_limit.unwrap_or(d.auth_failure_limit),
             auth_failure_window_secs: layer
                 .auth_failure_window_secs
@@ -625,6 +642,7 @@ impl Config {
             oauth_tokens_per_client: layer
                 .oauth_tokens_per_client
                 .unwrap_or(d.oauth_tokens_per_client),
+            secret_versions_kept: layer.secret_versions_kept.unwrap_or(d.secret_versions_kept),
             public_url: layer
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
@@ -667,6 +685,17 @@ impl Config {
             return fail(format!(
                 "reminder_days contains {d}: each entry is a number of days before expiry, 1 to \
                  366 (use an empty list to turn reminders off)"
+            ));
+        }
+        if let Some(&d) = self
+            .certificate_reminder_days
+            .iter()
+            .find(|&&d| d == 0 || d > 3650)
+        {
+            return fail(format!(
+                "certificate_reminder_days contains {d}: each entry is a number of days before \
+                 a certificate's NotAfter, 1 to 3650 (an empty list keeps only the message at \
+                 expiry)"
             ));
         }
         if self.auth_failure_limit == 0 {
@@ -811,6 +840,11 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.oauth_tokens_per_client) {
             return fail("oauth_tokens_per_client must be between 1 and 100000".into());
+        }
+        if self.secret_versions_kept > 1000 {
+            return fail(
+                "secret_versions_kept must be between 0 (keep no previous values) and 1000".into(),
+            );
         }
         if let Some(url) = &self.public_url {
             validate_public_url(url).map_err(ConfigError)?;

@@ -20,6 +20,10 @@ pub enum MessageKind {
     KeyExpired,
     /// The API key or OAuth client expires in a few days.
     ExpiryReminder,
+    /// A vault item's certificate expires in a few days (one per recipient).
+    CertificateReminder,
+    /// A vault item's certificate has expired (one per recipient).
+    CertificateExpired,
     /// A Regenerate with a grace period: the previous secret works until the
     /// instant given.
     GracePeriodStarted,
@@ -34,9 +38,11 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::KeyExpired,
         MessageKind::ExpiryReminder,
+        MessageKind::CertificateReminder,
+        MessageKind::CertificateExpired,
         MessageKind::GracePeriodStarted,
         MessageKind::GracePeriodEnding,
         MessageKind::UnusedWarning,
@@ -47,6 +53,8 @@ impl MessageKind {
         match self {
             MessageKind::KeyExpired => "KeyExpired",
             MessageKind::ExpiryReminder => "ExpiryReminder",
+            MessageKind::CertificateReminder => "CertificateReminder",
+            MessageKind::CertificateExpired => "CertificateExpired",
             MessageKind::GracePeriodStarted => "GracePeriodStarted",
             MessageKind::GracePeriodEnding => "GracePeriodEnding",
             MessageKind::UnusedWarning => "UnusedWarning",
@@ -96,13 +104,16 @@ pub struct OutboxMessage {
     /// Plain text.
     pub body: String,
     pub kind: MessageKind,
-    /// The API key the message is about; null when it is about an OAuth client.
+    /// The API key the message is about; null when it is about an OAuth client or a certificate.
     #[schema(nullable)]
     pub api_key_guid: Option<Guid>,
-    /// The OAuth client the message is about; null when it is about an API key.
+    /// The OAuth client the message is about; null otherwise.
     #[serde(rename = "OAuthClientGuid")]
     #[schema(nullable)]
     pub oauth_client_guid: Option<Guid>,
+    /// The vault item whose certificate a certificate message is about; null otherwise.
+    #[schema(nullable)]
+    pub vault_item_guid: Option<Guid>,
     #[schema(format = DateTime)]
     pub created_at: String,
     pub status: MessageStatus,
@@ -124,8 +135,9 @@ pub struct OutboxMessage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only this kind: KeyExpired, ExpiryReminder, GracePeriodStarted,
-    /// GracePeriodEnding, UnusedWarning or UnusedRevoked.
+    /// Only this kind: KeyExpired, ExpiryReminder, CertificateReminder,
+    /// CertificateExpired, GracePeriodStarted, GracePeriodEnding,
+    /// UnusedWarning or UnusedRevoked.
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,
@@ -207,10 +219,14 @@ impl From<OutboxRow> for OutboxMessage {
             to: r.to,
             subject: r.subject,
             body: r.body,
-            api_key_guid: (r.credential_kind == CredentialKind::ApiKey).then_some(r.api_key_guid),
-            oauth_client_guid: (r.credential_kind == CredentialKind::OAuthClient)
-                .then_some(r.api_key_guid),
-            // The CHECK constraint allows only the kinds there are.
+            api_key_guid: r
+                .api_key_guid
+                .filter(|_| r.credential_kind == Some(CredentialKind::ApiKey)),
+            oauth_client_guid: r
+                .api_key_guid
+                .filter(|_| r.credential_kind == Some(CredentialKind::OAuthClient)),
+            vault_item_guid: r.vault_item_guid,
+            // The CHECK constraint allows only these.
             kind: MessageKind::parse(&r.kind).unwrap_or(MessageKind::ExpiryReminder),
             created_at: rfc3339(r.created_at),
             status,

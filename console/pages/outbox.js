@@ -7,7 +7,10 @@ import { utc } from '../lib/format.js';
 
 export const title = 'Outbox';
 
-const KINDS = { KeyExpired: 'Key expired', ExpiryReminder: 'Expiry reminder' };
+const KINDS = {
+  KeyExpired: 'Key expired', ExpiryReminder: 'Expiry reminder',
+  CertificateReminder: 'Certificate reminder', CertificateExpired: 'Certificate expired',
+};
 
 function message(m) {
   const facts = [

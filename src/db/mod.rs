@@ -10,6 +10,7 @@ pub mod connection;
 pub mod error;
 pub mod groups;
 pub mod history;
+pub mod item_versions;
 pub mod items;
 pub mod migrate;
 pub mod oauth_tokens;

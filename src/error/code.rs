@@ -111,6 +111,7 @@ error_codes! {
     VaultItemNotFound = 404: "No such item that the caller can view",
     AuthorizationNotFound = 404: "No such authorization on the section",
     UsageNotFound = 404: "No such usage on the item",
+    VaultItemVersionNotFound = 404: "No such kept version of the item",
     MethodNotAllowed = 405: "The path does not support this method (see Allow)",
     RequestTimeout = 408: "The request head did not arrive in time",
     BodyTimeout = 408: "The body did not arrive in time",

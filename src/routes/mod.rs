@@ -97,6 +97,9 @@ api! {
     items::reveal_item                  => ITEM_REVEAL, ViewVaultSection;
     items::item_otp                     => ITEM_READ, ViewVaultSection;
     items::item_history                 => ITEM_READ, ViewVaultSection;
+    items::list_versions                => ITEM_READ, ViewVaultSection;
+    items::reveal_version               => ITEM_REVEAL, ViewVaultSection;
+    items::restore_version              => ITEM_UPDATE, ChangeVaultSection;
     items::list_usage                   => ITEM_READ, ViewVaultSection;
     items::add_usage                    => ITEM_USE, ViewVaultSection;
     items::remove_usage                 => ITEM_USE, ViewVaultSection;

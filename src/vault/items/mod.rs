@@ -6,13 +6,15 @@
 //! - `api`: what the API shows and takes;
 //! - `merge`: how POST, PUT and PATCH change an item, per type (pure);
 //! - `archive`: certificate archives, opened before the write;
-//! - `ops`: the operations.
+//! - `ops`: the operations;
+//! - `versions`: the previous values each item keeps.
 
 mod api;
 mod archive;
 mod merge;
 mod model;
 mod ops;
+mod versions;
 
 pub use api::{
     CertificateArchive, CertificateArchiveInput, FileInfo, FileInfoInput, OneTimePasswordInfo,
@@ -22,6 +24,10 @@ pub use archive::{ArchiveToCheck, CheckedArchive, archive_to_check, new_archive_
 pub use merge::{MAX_FILE_BYTES, Mode};
 pub use model::{Item, ItemBody, Secret, VaultItemType, columns};
 pub use ops::{
-    create, create_with_guid, current_code, delete, get, history, reveal, stream_list, update,
-    visible,
+    create, create_with_guid, current_code, delete, expiring, get, history, reveal, stream_list,
+    update, visible,
+};
+pub use versions::{
+    VaultItemVersion, VersionAuthor, list as list_versions, restore as restore_version,
+    reveal as reveal_version,
 };

@@ -1,4 +1,4 @@
--- Version 5: credential lifecycles (issue 15, parts 1 and 2): rotation with a
+-- Version 6: credential lifecycles (issue 15, parts 1 and 2): rotation with a
 -- grace period, last use and use count, unused credentials.
 
 -- The secret replaced by the last Regenerate with a grace period: its lookup
@@ -41,43 +41,52 @@ ALTER TABLE history ADD COLUMN secret_used TEXT
 ALTER TABLE oauth_tokens ADD COLUMN secret_used TEXT NOT NULL DEFAULT 'Current'
     CHECK (secret_used IN ('Current', 'Previous'));
 
--- New kinds of e-mail: a grace period started, a grace period ends within the
--- hour while the previous secret is still in use, an unused credential will
--- be revoked, an unused credential was revoked. SQLite cannot change a CHECK
--- constraint in place, so the table is rebuilt with every column, constraint
--- and index it had (nothing references it).
-CREATE TABLE outbox_v5 (
-    id               INTEGER PRIMARY KEY,
-    guid             TEXT NOT NULL UNIQUE,
-    kind             TEXT NOT NULL CHECK (kind IN ('KeyExpired', 'ExpiryReminder',
-                         'GracePeriodStarted', 'GracePeriodEnding',
-                         'UnusedWarning', 'UnusedRevoked')),
-    api_key_guid     TEXT NOT NULL,
-    expires_at       INTEGER NOT NULL,
-    days_before      INTEGER NOT NULL DEFAULT 0,
-    to_address       TEXT NOT NULL,
-    subject          TEXT NOT NULL,
-    body             TEXT NOT NULL,
-    created_at       INTEGER NOT NULL,
-    status           TEXT NOT NULL DEFAULT 'Pending'
-                         CHECK (status IN ('Pending', 'Sent', 'Failed')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    last_error       TEXT,
-    sent_at          INTEGER,
-    message_id       TEXT,
-    next_attempt_at  INTEGER NOT NULL DEFAULT 0,
-    credential_kind  TEXT NOT NULL DEFAULT 'ApiKey'
-                         CHECK (credential_kind IN ('ApiKey', 'OAuthClient')),
+-- New kinds of e-mail about a credential: a grace period started, a grace
+-- period ends within the hour while the previous secret is still in use, an
+-- unused credential will be revoked, an unused credential was revoked. SQLite
+-- cannot change a CHECK constraint in place, so the table (as version 5 left
+-- it) is rebuilt with every column, constraint and index it had (nothing
+-- references it).
+CREATE TABLE outbox_v6 (
+    id                      INTEGER PRIMARY KEY,
+    guid                    TEXT NOT NULL UNIQUE,
+    kind                    TEXT NOT NULL CHECK (kind IN
+                            ('KeyExpired', 'ExpiryReminder', 'CertificateExpired', 'CertificateReminder',
+                             'GracePeriodStarted', 'GracePeriodEnding', 'UnusedWarning', 'UnusedRevoked')),
+    api_key_guid            TEXT,
+    expires_at              INTEGER NOT NULL,
+    days_before             INTEGER NOT NULL DEFAULT 0,
+    to_address              TEXT NOT NULL,
+    subject                 TEXT NOT NULL,
+    body                    TEXT NOT NULL,
+    created_at              INTEGER NOT NULL,
+    status                  TEXT NOT NULL DEFAULT 'Pending'
+                            CHECK (status IN ('Pending', 'Sent', 'Failed')),
+    attempts                INTEGER NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    sent_at                 INTEGER,
+    message_id              TEXT,
+    next_attempt_at         INTEGER NOT NULL DEFAULT 0,
+    credential_kind         TEXT DEFAULT 'ApiKey' CHECK (credential_kind IN ('ApiKey', 'OAuthClient')),
+    vault_item_guid         TEXT,
+    recipient_operator_guid TEXT,
+    CHECK ((api_key_guid IS NULL) = (credential_kind IS NULL)),
+    CHECK ((api_key_guid IS NULL) <> (vault_item_guid IS NULL)),
+    CHECK ((vault_item_guid IS NULL) = (recipient_operator_guid IS NULL)),
+    CHECK ((vault_item_guid IS NULL) = (kind NOT IN ('CertificateExpired', 'CertificateReminder'))),
     UNIQUE (api_key_guid, kind, expires_at, days_before)
 );
-INSERT INTO outbox_v5 (id, guid, kind, api_key_guid, expires_at, days_before, to_address,
-                       subject, body, created_at, status, attempts, last_error, sent_at,
-                       message_id, next_attempt_at, credential_kind)
+INSERT INTO outbox_v6 (id, guid, kind, api_key_guid, expires_at, days_before, to_address, subject,
+                       body, created_at, status, attempts, last_error, sent_at, message_id,
+                       next_attempt_at, credential_kind, vault_item_guid, recipient_operator_guid)
     SELECT id, guid, kind, api_key_guid, expires_at, days_before, to_address, subject, body,
            created_at, status, attempts, last_error, sent_at, message_id, next_attempt_at,
-           credential_kind
+           credential_kind, vault_item_guid, recipient_operator_guid
     FROM outbox;
 DROP TABLE outbox;
-ALTER TABLE outbox_v5 RENAME TO outbox;
+ALTER TABLE outbox_v6 RENAME TO outbox;
 CREATE INDEX outbox_by_created ON outbox (created_at);
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'Pending';
+CREATE UNIQUE INDEX outbox_certificate_once
+    ON outbox (vault_item_guid, kind, expires_at, days_before, recipient_operator_guid)
+    WHERE vault_item_guid IS NOT NULL;
