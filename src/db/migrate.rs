@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_outbox_delivery.sql"),
     include_str!("../../migrations/0004_oauth_clients.sql"),
     CERTIFICATES_AND_VERSIONS,
+    include_str!("../../migrations/0007_key_lifecycle.sql"),
 ];
 
 const CERTIFICATES_AND_VERSIONS: &str =
