@@ -30,7 +30,7 @@ use super::principal::{Principal, client_address};
 use crate::crypto::session::{SessionHasher, SessionId};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
-use crate::types::{CredentialKind, Guid};
+use crate::types::{CredentialKind, Guid, SecretUsed};
 
 /// The cookie's name.
 pub const COOKIE: &str = "coffre_session";
@@ -201,7 +201,8 @@ impl Sessions {
         }
         match entry.refusal(now_ms) {
             Some(Refusal::Revoked) => return Err(Ended::KeyRevoked),
-            Some(Refusal::Expired(_)) => return Err(Ended::KeyExpired),
+            // (`refusal` never says PreviousEnded: that is `refusal_for`'s.)
+            Some(Refusal::Expired(_) | Refusal::PreviousEnded(_)) => return Err(Ended::KeyExpired),
             Some(Refusal::OperatorDeactivated) => return Err(Ended::OperatorDeactivated),
             None => {}
         }
@@ -285,9 +286,11 @@ pub fn authenticate(req: &HttpRequest, cookie: &str) -> AppResult<Principal> {
         .sessions
         .resolve(cookie, &state.auth.index, now)
         .map_err(Ended::error)?;
-    entry.touch(now);
+    let client = client_address(req);
+    // A session is bound to the key's current secret (it ends at Regenerate).
+    entry.touch(now, SecretUsed::Current, Some(client.ip));
     req.extensions_mut().insert(current);
-    Ok(Principal::from_entry(entry).with_client(client_address(req)))
+    Ok(Principal::from_entry(entry).with_client(client))
 }
 
 /// The `Set-Cookie` of a new session: `HttpOnly` (no script reads it),
@@ -342,6 +345,10 @@ mod tests {
             status: KeyStatus::Active,
             created_at: 0,
             last_used_at: None,
+            last_used_from: None,
+            use_count: 0,
+            active_since: 0,
+            previous: None,
         })
     }
 
