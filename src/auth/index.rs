@@ -459,44 +459,50 @@ impl AuthIndex {
     }
 }
 
+/// An active key's row with nothing set (for unit tests of what reads it).
+#[cfg(test)]
+pub(crate) fn test_row(id: i64) -> ApiKeyRow {
+    ApiKeyRow {
+        id,
+        guid: Guid::new_random(),
+        kind: CredentialKind::ApiKey,
+        client_id: None,
+        lookup_id: format!("lookup{id}"),
+        secret_hash: [7; 32],
+        masked_key: String::new(),
+        name: "key".into(),
+        description: String::new(),
+        contact_first_name: String::new(),
+        contact_last_name: String::new(),
+        operator_id: 40 + id,
+        operator_guid: Guid::new_random(),
+        contact_email: String::new(),
+        contact_login: String::new(),
+        operator_active: true,
+        expiration_date: None,
+        expires_at: None,
+        enable_permissions: false,
+        permissions: PermissionSet::all(),
+        status: KeyStatus::Active,
+        created_at: 0,
+        last_used_at: None,
+        last_used_from: None,
+        use_count: 0,
+        active_since: 0,
+        previous: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn entry(id: i64, revoked: bool) -> KeyEntry {
-        KeyEntry::from(&ApiKeyRow {
-            id,
-            guid: Guid::new_random(),
-            kind: CredentialKind::ApiKey,
-            client_id: None,
-            lookup_id: format!("lookup{id}"),
-            secret_hash: [7; 32],
-            masked_key: String::new(),
-            name: "key".into(),
-            description: String::new(),
-            contact_first_name: String::new(),
-            contact_last_name: String::new(),
-            operator_id: 40 + id,
-            operator_guid: Guid::new_random(),
-            contact_email: String::new(),
-            contact_login: String::new(),
-            operator_active: true,
-            expiration_date: None,
-            expires_at: None,
-            enable_permissions: false,
-            permissions: PermissionSet::all(),
-            status: if revoked {
-                KeyStatus::Revoked
-            } else {
-                KeyStatus::Active
-            },
-            created_at: 0,
-            last_used_at: None,
-            last_used_from: None,
-            use_count: 0,
-            active_since: 0,
-            previous: None,
-        })
+        let mut row = test_row(id);
+        if revoked {
+            row.status = KeyStatus::Revoked;
+        }
+        KeyEntry::from(&row)
     }
 
     fn with(entries: Vec<KeyEntry>) -> AuthIndex {
