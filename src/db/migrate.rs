@@ -11,11 +11,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_outbox_delivery.sql"),
     include_str!("../../migrations/0004_oauth_clients.sql"),
     CERTIFICATES_AND_VERSIONS,
-    include_str!("../../migrations/0007_key_lifecycle.sql"),
+    include_str!("../../migrations/0006_key_lifecycle.sql"),
 ];
 
 const CERTIFICATES_AND_VERSIONS: &str =
-    include_str!("../../migrations/0006_certificates_and_versions.sql");
+    include_str!("../../migrations/0005_certificates_and_versions.sql");
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
