@@ -90,13 +90,13 @@ fn main() {
         );
     });
     common::time("  item by GUID alone (with its section GUID)", n, || {
-        black_box(raw.prepare_cached("SELECT i.id, i.name, s.guid FROM vault_items i JOIN vault_sections s ON s.id = i.section_id WHERE i.guid = ?1").unwrap().query_row([target], |r| r.get::<_, i64>(0)).unwrap());
+        black_box(raw.prepare_cached("SELECT i.id, i.name, s.guid FROM vault_items i JOIN vault_sections s ON s.id = i.section_id WHERE i.guid = ?1").unwrap().query_row([target.to_text()], |r| r.get::<_, i64>(0)).unwrap());
     });
     common::time("  item by GUID alone (no join)", n, || {
         black_box(
             raw.prepare_cached("SELECT i.id, i.name FROM vault_items i WHERE i.guid = ?1")
                 .unwrap()
-                .query_row([target], |r| r.get::<_, i64>(0))
+                .query_row([target.to_text()], |r| r.get::<_, i64>(0))
                 .unwrap(),
         );
     });
@@ -118,7 +118,7 @@ fn main() {
             SELECT kind FROM section_authorizations WHERE section_id = i.section_id AND operator_id = ?2
             UNION ALL
             SELECT a.kind FROM group_members m JOIN section_authorizations a ON a.group_id = m.group_id
-            WHERE m.operator_id = ?2 AND a.section_id = i.section_id)) FROM vault_items i JOIN vault_sections s ON s.id = i.section_id WHERE i.guid = ?1").unwrap().query_row((target, operator), |r| r.get::<_, Option<bool>>(3)).unwrap());
+            WHERE m.operator_id = ?2 AND a.section_id = i.section_id)) FROM vault_items i JOIN vault_sections s ON s.id = i.section_id WHERE i.guid = ?1").unwrap().query_row((target.to_text(), operator), |r| r.get::<_, Option<bool>>(3)).unwrap());
         },
     );
     let (row, _) = items::find_with_rights(&conn, target, operator)

@@ -128,7 +128,11 @@ fn run_once(state: &AppState, dir: &Path, now: DateTime<Utc>) -> Result<BackupRe
         .db
         .connect()
         .map_err(|e| format!("cannot open the database to copy it: {e}"))?;
-    crate::datadir::write_backup(&source, state.db.settings(), &keyring, &partial)?;
+    let settings = state
+        .db
+        .settings()
+        .ok_or("scheduled backups are for the SQLite file; back PostgreSQL up with pg_dump")?;
+    crate::datadir::write_backup(&source, settings, &keyring, &partial)?;
     drop(source);
     std::fs::rename(&partial, &path)
         .and_then(|()| crate::fsutil::sync_dir(dir))

@@ -73,6 +73,12 @@ pub enum Command {
     },
     /// Change the passphrase (from COFFRE_NEW_PASSPHRASE, or asked on the terminal).
     Rekey,
+    /// Copy the data dir into an empty PostgreSQL database, in one transaction.
+    Migrate {
+        /// The target, e.g. postgres://coffre@db.example.com/coffre
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Print a fresh, well-formed API key (for --dev-bootstrap-key or a seed's [[ApiKey]]).
     Keygen,
 }
@@ -176,6 +182,7 @@ fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Outbox { json } => commands::outbox::run(config, json),
         Command::Backup { dir } => commands::backup::run(config, dir),
         Command::Rekey => commands::rekey::run(config),
+        Command::Migrate { to } => commands::migrate::run(config, to),
         Command::Keygen => {
             println!(
                 "{}",

@@ -117,6 +117,8 @@ pub struct ConfigLayer {
     pub oauth_tokens_per_client: Option<u32>,
     pub secret_versions_kept: Option<u32>,
     pub public_url: Option<String>,
+    pub database_url: Option<RedactedText>,
+    pub cluster_refresh_secs: Option<u64>,
 }
 
 /// How each option is spelled in the environment and parsed from it.
@@ -176,6 +178,8 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("oauth_tokens_per_client", EnvKind::Int),
     ("secret_versions_kept", EnvKind::Int),
     ("public_url", EnvKind::Text),
+    ("database_url", EnvKind::Text),
+    ("cluster_refresh_secs", EnvKind::Int),
 ];
 
 pub fn env_name(option: &str) -> String {
@@ -233,7 +237,9 @@ impl ConfigLayer {
             oauth_token_lifetime_secs,
             oauth_tokens_per_client,
             secret_versions_kept,
-            public_url
+            public_url,
+            database_url,
+            cluster_refresh_secs
         )
     }
 
@@ -378,6 +384,12 @@ pub struct Config {
     /// The server's base URL as clients reach it (the OAuth issuer); `None`:
     /// the scheme and `Host` of each request.
     pub public_url: Option<String>,
+    /// `postgres://…`: PostgreSQL instead of the SQLite file in the data dir
+    /// (several nodes may share it). Holds a password: redacted in `Debug`.
+    pub database_url: Option<RedactedText>,
+    /// With PostgreSQL: the credentials are reloaded at least this often,
+    /// besides each time another node changes them.
+    pub cluster_refresh_secs: u64,
 }
 
 /// Redacted: never prints the passphrase.
@@ -438,6 +450,8 @@ impl fmt::Debug for Config {
             .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
             .field("secret_versions_kept", &self.secret_versions_kept)
             .field("public_url", &self.public_url)
+            .field("database_url", &self.database_url)
+            .field("cluster_refresh_secs", &self.cluster_refresh_secs)
             .finish()
     }
 }
@@ -493,6 +507,8 @@ impl Default for Config {
             oauth_tokens_per_client: 1000,
             secret_versions_kept: 10,
             public_url: None,
+            database_url: None,
+            cluster_refresh_secs: 30,
         }
     }
 }
@@ -646,6 +662,8 @@ impl Config {
             public_url: layer
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
+            database_url: layer.database_url.filter(|u| !u.0.trim().is_empty()),
+            cluster_refresh_secs: layer.cluster_refresh_secs.unwrap_or(d.cluster_refresh_secs),
         };
         config.validate()?;
         Ok(config)
@@ -765,6 +783,14 @@ impl Config {
                         .into(),
                 );
             }
+            if self.backup_dir.is_some() {
+                return fail(
+                    "backup_dir is set with database_url: scheduled backups copy the SQLite \
+                     file; back PostgreSQL up with pg_dump (or your provider's backups) and \
+                     unset backup_dir"
+                        .into(),
+                );
+            }
         }
         if self.seed.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return fail("seed is empty: give the path of a seed file (TOML)".into());
@@ -848,6 +874,23 @@ impl Config {
         }
         if let Some(url) = &self.public_url {
             validate_public_url(url).map_err(ConfigError)?;
+        }
+        if !(1..=3600).contains(&self.cluster_refresh_secs) {
+            return fail(format!(
+                "cluster_refresh_secs = {} must be between 1 and 3600",
+                self.cluster_refresh_secs
+            ));
+        }
+        if let Some(url) = &self.database_url {
+            crate::db::pg::check_url(&url.0).map_err(ConfigError)?;
+            if self.dev {
+                return fail(
+                    "database_url is set with --dev: the dev server keeps its database in \
+                     memory (SQLite) and its reset needs it there. Unset database_url \
+                     (COFFRE_DATABASE_URL) or run without --dev"
+                        .into(),
+                );
+            }
         }
         if let Some(p) = &self.passphrase
             && p.is_empty()

@@ -280,3 +280,92 @@ pub fn lock_for_serving(config: &Config) -> Result<ServeLock, DataDirError> {
         ))),
     }
 }
+
+// ---------------------------------------------------------------------------
+// PostgreSQL (`database_url`): the keyring lives in the database.
+
+/// Connects to `database_url` and migrates it, then unlocks the keyring the
+/// database holds — storing a new one first if it has none and `create`
+/// (`serve`, `init`). Two nodes creating at once keep whichever was stored
+/// first, and both unlock that one.
+pub fn open_postgres(
+    config: &Config,
+    create: bool,
+) -> Result<(Database, KeyringFile, Keyring), DataDirError> {
+    let Some(url) = &config.database_url else {
+        return Err(DataDirError::Usage("database_url is not set".into()));
+    };
+    let db = Database::open_postgres(&url.0, &db_options(config))
+        .map_err(|e| DataDirError::Failed(e.to_string()))?;
+    let failed = |e: crate::error::AppError| DataDirError::Failed(e.to_string());
+    let load = |db: &Database| {
+        db.read_blocking(|c| Ok::<_, crate::error::AppError>(crate::db::keyring::load(c)?))
+            .map_err(failed)
+    };
+    let document = match load(&db)? {
+        Some(document) => document,
+        None if create => {
+            let (protector, secret) = new_postgres_secret(config)?;
+            let file = Keyring::generate().seal_to_file(protector, &secret, &config.kdf)?;
+            let document = file.to_json()?;
+            let stored = db
+                .write_blocking(move |c, _| {
+                    Ok::<_, crate::error::AppError>(crate::db::keyring::create(c, &document)?)
+                })
+                .map_err(failed)?;
+            if stored {
+                log::info!("a new keyring was stored in the database");
+            }
+            load(&db)?.ok_or_else(|| DataDirError::Failed("the keyring vanished".into()))?
+        }
+        None => {
+            return Err(DataDirError::Usage(
+                "the database at database_url holds no coffre keyring: run `coffre init` or \
+                 `coffre serve` on it first"
+                    .into(),
+            ));
+        }
+    };
+    let file = KeyringFile::from_json(&document)?;
+    let secret = protector_secret(config, &file)?;
+    let keyring = file.unlock(&secret)?;
+    Ok((db, file, keyring))
+}
+
+/// The secret a new PostgreSQL keyring is sealed with: the passphrase, else
+/// the key file — reused if it exists (every node must hold the same one),
+/// written otherwise.
+fn new_postgres_secret(config: &Config) -> Result<(Protector, SecretBytes), DataDirError> {
+    if let Some(passphrase) = &config.passphrase {
+        return Ok((Protector::Passphrase, passphrase.clone()));
+    }
+    let path = config.key_file_path();
+    if path.exists() {
+        return Ok((Protector::KeyFile, read_key_file(&path)?));
+    }
+    if let Some(dir) = path.parent()
+        && !dir.exists()
+    {
+        fsutil::create_private_dir(dir)
+            .map_err(|e| DataDirError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let key = write_new_key_file(&path)?;
+    log::warn!(
+        "no passphrase given, so a random 256-bit key was written to {}: every node needs \
+         this file (key_file). In production set COFFRE_PASSPHRASE (or passphrase_file).",
+        path.display()
+    );
+    Ok((Protector::KeyFile, key))
+}
+
+/// The keys and database of an existing store, whichever the engine
+/// (`sweep`, `outbox`): nothing is created.
+pub fn open_existing(config: &Config) -> Result<(DerivedKeys, Database), DataDirError> {
+    if config.database_url.is_some() {
+        let (db, _, keyring) = open_postgres(config, false)?;
+        return Ok((keyring.derive(), db));
+    }
+    let keys = unlock(config)?.1.derive();
+    let db = open_database(config, &keys, Location::File(config.database_path()))?;
+    Ok((keys, db))
+}

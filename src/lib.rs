@@ -8,6 +8,7 @@ pub mod backups;
 pub mod certificate_reminders;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod console;

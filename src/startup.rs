@@ -372,11 +372,14 @@ impl Application {
                 stopped.clone(),
             )));
         }
+        // PostgreSQL: other nodes' changes to credentials reach this one.
+        let listener = crate::cluster::Listener::start(&self.state)?;
         let result = self.server.await;
         let _ = stop.send(true);
         for job in jobs {
             let _ = job.await;
         }
+        let _ = tokio::task::spawn_blocking(move || drop(listener)).await;
         if let Err(e) = scheduler::flush_last_used(&self.state).await {
             log::error!("could not store LastUsedAt at shutdown: {e}");
         }

@@ -316,39 +316,16 @@ pub fn removal(https: bool) -> Cookie<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{KeyStatus, PermissionSet};
 
     const KEY_GUID: Guid = Guid(uuid::Uuid::from_u128(0x0A1B_2C3D));
 
     fn entry(id: i64, hash: u8, expires_at: Option<i64>) -> KeyEntry {
         KeyEntry::from(&crate::db::api_keys::ApiKeyRow {
-            id,
             guid: KEY_GUID,
-            kind: CredentialKind::ApiKey,
-            client_id: None,
-            lookup_id: format!("lookup{id}"),
             secret_hash: [hash; 32],
-            masked_key: String::new(),
             name: "console".into(),
-            description: String::new(),
-            contact_first_name: String::new(),
-            contact_last_name: String::new(),
-            operator_id: 40 + id,
-            operator_guid: Guid::new_random(),
-            contact_email: String::new(),
-            contact_login: String::new(),
-            operator_active: true,
-            expiration_date: None,
             expires_at,
-            enable_permissions: false,
-            permissions: PermissionSet::all(),
-            status: KeyStatus::Active,
-            created_at: 0,
-            last_used_at: None,
-            last_used_from: None,
-            use_count: 0,
-            active_since: 0,
-            previous: None,
+            ..crate::auth::index::test_row(id)
         })
     }
 

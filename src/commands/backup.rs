@@ -21,6 +21,13 @@ pub fn run(config: Config, dir: PathBuf) -> Result<(), CliError> {
             dir.display()
         )));
     }
+    if config.database_url.is_some() {
+        return Err(CliError::usage(
+            "the database is PostgreSQL (database_url): back it up with pg_dump, e.g. \
+             `pg_dump --format=custom --file=coffre.dump DATABASE`. The dump holds the sealed \
+             values and the keyring row; reading it still takes the passphrase or key file",
+        ));
+    }
     let database = config.database_path();
     if !database.exists() {
         return Err(CliError::usage(format!(

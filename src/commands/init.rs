@@ -23,7 +23,9 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
              `coffre serve --dev` directly",
         ));
     }
-    datadir::ensure_new(&config)?;
+    if config.database_url.is_none() {
+        datadir::ensure_new(&config)?;
+    }
     let seed = match &config.seed {
         Some(path) => {
             let seed = seed::load(path).map_err(CliError::usage)?;
@@ -32,18 +34,22 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
         }
         None => None,
     };
-    let keys = Arc::new(datadir::initialize(&config)?);
-    let db = Arc::new(datadir::open_database(
-        &config,
-        &keys,
-        Location::File(config.database_path()),
-    )?);
+    let (keys, db) = if config.database_url.is_some() {
+        let (db, _, keyring) = datadir::open_postgres(&config, true)?;
+        (keyring.derive(), db)
+    } else {
+        let keys = datadir::initialize(&config)?;
+        let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
+        (keys, db)
+    };
+    let (keys, db) = (Arc::new(keys), Arc::new(db));
     let state = AppState::new(db.clone(), keys, Arc::new(Clock::system()), config.clone())?;
     let seeded = seed.clone();
     let created = state.write_blocking(Caller::System("init"), move |w| {
         if !bootstrap::needed(w)? {
             return Err(AppError::internal(
-                "the new database was already bootstrapped; this should not happen",
+                "the database was initialised already (it has operators and keys): use \
+                 `coffre serve` to run it",
             ));
         }
         let boot = bootstrap::run(w)?;

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod init;
+pub mod migrate;
 pub mod outbox;
 pub mod rekey;
 pub mod serve;

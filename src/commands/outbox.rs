@@ -4,7 +4,6 @@
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::datadir;
-use crate::db::Location;
 use crate::outbox::{self, Filter, MessageStatus, OutboxMessage};
 
 pub fn run(config: Config, json: bool) -> Result<(), CliError> {
@@ -13,8 +12,7 @@ pub fn run(config: Config, json: bool) -> Result<(), CliError> {
             "--dev keeps nothing on disk: there is no outbox to read",
         ));
     }
-    let keys = datadir::unlock(&config)?.1.derive();
-    let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
+    let (_, db) = datadir::open_existing(&config)?;
     let messages = db
         .read_blocking(|conn| Ok::<_, crate::error::AppError>(outbox::list(conn, &Filter::all())?));
     db.shutdown();

@@ -43,6 +43,9 @@ pub fn run(config: Config) -> Result<(), CliError> {
     if config.dev {
         return Err(CliError::usage("--dev has no keyring to rekey"));
     }
+    if config.database_url.is_some() {
+        return rekey_postgres(&config);
+    }
     let (old_file, keyring) = datadir::unlock(&config)?;
     let new = new_passphrase()?;
     let path = config.keyring_path();
@@ -80,5 +83,31 @@ pub fn run(config: Config) -> Result<(), CliError> {
             );
         }
     }
+    Ok(())
+}
+
+/// With PostgreSQL the keyring is the database's `keyring` row: rewritten in
+/// one transaction, then read back with the new passphrase.
+fn rekey_postgres(config: &Config) -> Result<(), CliError> {
+    let (db, _, keyring) = datadir::open_postgres(config, false)?;
+    let new = new_passphrase()?;
+    let document = keyring
+        .seal_to_file(Protector::Passphrase, &new, &config.kdf)
+        .and_then(|f| f.to_json())
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let written = db.write_blocking(move |c, _| {
+        Ok::<_, crate::error::AppError>(crate::db::keyring::replace(c, &document)?)
+    });
+    let stored = written.and_then(|()| {
+        db.read_blocking(|c| Ok::<_, crate::error::AppError>(crate::db::keyring::load(c)?))
+    });
+    db.shutdown();
+    let stored = stored
+        .map_err(|e| CliError::failed(e.to_string()))?
+        .ok_or_else(|| CliError::failed("the keyring row vanished"))?;
+    KeyringFile::from_json(&stored)
+        .and_then(|f| f.unlock(&new))
+        .map_err(|e| CliError::failed(format!("the new keyring does not read back: {e}")))?;
+    println!("coffre: passphrase changed for the database (the data was not re-encrypted)");
     Ok(())
 }

@@ -32,9 +32,15 @@ pub fn run(config: Config) -> Result<(), CliError> {
         Some(path) => Some(seed::load(path).map_err(CliError::usage)?),
         None => None,
     };
-    let (keys, location, lock) = if config.dev {
+    let (keys, db, lock) = if config.dev {
         // A random key that dies with the process: nothing to unlock, nothing written.
-        (Keyring::generate().derive(), Location::memory(), None)
+        let keys = Keyring::generate().derive();
+        let db = datadir::open_database(&config, &keys, Location::memory())?;
+        (keys, db, None)
+    } else if config.database_url.is_some() {
+        // Several nodes may serve one PostgreSQL database: no data-dir lock.
+        let (db, _, keyring) = datadir::open_postgres(&config, true)?;
+        (keyring.derive(), db, None)
     } else {
         let keys = if datadir::is_initialized(&config) {
             datadir::unlock(&config)?.1.derive()
@@ -43,10 +49,11 @@ pub fn run(config: Config) -> Result<(), CliError> {
             datadir::initialize(&config)?
         };
         let lock = datadir::lock_for_serving(&config)?;
-        (keys, Location::File(config.database_path()), Some(lock))
+        let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
+        (keys, db, Some(lock))
     };
     let keys = Arc::new(keys);
-    let db = Arc::new(datadir::open_database(&config, &keys, location)?);
+    let db = Arc::new(db);
     let state = AppState::new(db, keys, Arc::new(Clock::system()), config.clone())?;
     // Printed once, before the listening line, for scripts and harnesses to pick up.
     let boot = bootstrap::ensure(&state)?;

@@ -6,7 +6,6 @@ use crate::cli::CliError;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::datadir;
-use crate::db::Location;
 use crate::expiry;
 use crate::time::rfc3339;
 
@@ -26,8 +25,7 @@ pub fn run(config: Config, now: Option<String>) -> Result<(), CliError> {
             })?,
         None => Clock::system().now(),
     };
-    let keys = datadir::unlock(&config)?.1.derive();
-    let db = datadir::open_database(&config, &keys, Location::File(config.database_path()))?;
+    let (_, db) = datadir::open_existing(&config)?;
     let report = expiry::sweep_blocking(&db, now, &config.reminder_days, |n| {
         if n.days_before == 0 {
             println!(

@@ -251,9 +251,14 @@ impl KeyringFile {
     }
 
     pub fn read(path: &Path) -> Result<Self, KeyringError> {
-        let text = fs::read_to_string(path)?;
+        Self::from_json(&fs::read_to_string(path)?)
+    }
+
+    /// The keyring document (keyring.json's text, or the `keyring` row of a
+    /// PostgreSQL database), checked.
+    pub fn from_json(text: &str) -> Result<Self, KeyringError> {
         let file: KeyringFile =
-            serde_json::from_str(&text).map_err(|e| KeyringError::Corrupt(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| KeyringError::Corrupt(e.to_string()))?;
         if file.format != FORMAT || file.version != VERSION {
             return Err(KeyringError::Corrupt(format!(
                 "format {:?} version {} is not {FORMAT:?} version {VERSION}",
@@ -320,11 +325,14 @@ impl KeyringFile {
         })
     }
 
+    pub fn to_json(&self) -> Result<String, KeyringError> {
+        serde_json::to_string_pretty(self).map_err(|e| KeyringError::Corrupt(e.to_string()))
+    }
+
     /// Write to a temporary file, fsync, rename over `path`, fsync the directory:
     /// a crash leaves either the old keyring or the new one, never half of one.
     pub fn write_atomic(&self, path: &Path) -> Result<(), KeyringError> {
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| KeyringError::Corrupt(e.to_string()))?;
+        let text = self.to_json()?;
         let tmp = path.with_extension("json.tmp");
         let _ = fs::remove_file(&tmp);
         {

@@ -308,10 +308,10 @@ pub fn update_details(conn: &Conn<'_>, id: i64, d: &KeyDetails<'_>, now_ms: i64)
         "UPDATE api_keys SET name = ?2, description = ?3, contact_first_name = ?4,
             contact_last_name = ?5, expiration_date = ?6, expires_at = ?7, enable_permissions = ?8,
             permissions = ?9, updated_at = ?10,
-            status = CASE WHEN status = 'Expired' AND (?7 IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END,
+            status = CASE WHEN status = 'Expired' AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END,
             active_since = CASE WHEN status <> 'Revoked'
                                  AND (status = 'Expired' OR expires_at <= ?10)
-                                 AND (?7 IS NULL OR ?7 > ?10)
+                                 AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10)
                                 THEN ?10 ELSE active_since END
          WHERE id = ?1",
         &[
@@ -345,9 +345,9 @@ pub fn replace_secret(
     // Every right-hand side reads the row as it was before this statement.
     conn.execute(
         "UPDATE api_keys SET
-            previous_lookup_id = CASE WHEN ?6 IS NULL THEN NULL ELSE lookup_id END,
-            previous_secret_hash = CASE WHEN ?6 IS NULL THEN NULL ELSE secret_hash END,
-            previous_masked_key = CASE WHEN ?6 IS NULL THEN NULL ELSE masked_key END,
+            previous_lookup_id = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE lookup_id END,
+            previous_secret_hash = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE secret_hash END,
+            previous_masked_key = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE masked_key END,
             previous_expires_at = ?6, previous_last_used_at = NULL,
             lookup_id = ?2, secret_hash = ?3, masked_key = ?4, updated_at = ?5, active_since = ?5,
             status = CASE WHEN status = 'Revoked' THEN 'Active' ELSE status END
@@ -414,21 +414,33 @@ pub struct Usage {
 /// with the LastUsedAt it belongs to; a previous secret's last use only to
 /// that same previous secret (a Regenerate meanwhile replaced it).
 pub fn store_usage(conn: &Conn<'_>, values: &[Usage]) -> DbResult<()> {
+    // SQLite's scalar max() is PostgreSQL's greatest().
+    macro_rules! store_usage {
+        ($max:literal) => {
+            concat!(
+                "UPDATE api_keys SET
+                    last_used_from = CASE WHEN ?2 >= coalesce(last_used_at, 0) AND CAST(?3 AS TEXT) IS NOT NULL
+                                          THEN ?3 ELSE last_used_from END,
+                    last_used_at = ", $max, "(coalesce(last_used_at, 0), ?2),
+                    use_count = ", $max, "(use_count, ?4),
+                    previous_last_used_at = CASE WHEN CAST(?5 AS TEXT) IS NOT NULL AND previous_lookup_id = ?5
+                        THEN ", $max, "(coalesce(previous_last_used_at, 0), ?6)
+                        ELSE previous_last_used_at END
+                 WHERE id = ?1"
+            )
+        };
+    }
+    let sql = match conn.dialect() {
+        super::Dialect::Sqlite => store_usage!("max"),
+        super::Dialect::Postgres => store_usage!("greatest"),
+    };
     for u in values {
         let (previous_lookup, previous_used) = match &u.previous {
             Some((lookup, at)) => (Some(lookup.as_str()), Some(*at)),
             None => (None, None),
         };
         conn.execute(
-            "UPDATE api_keys SET
-                last_used_from = CASE WHEN ?2 >= coalesce(last_used_at, 0) AND ?3 IS NOT NULL
-                                      THEN ?3 ELSE last_used_from END,
-                last_used_at = max(coalesce(last_used_at, 0), ?2),
-                use_count = max(use_count, ?4),
-                previous_last_used_at = CASE WHEN ?5 IS NOT NULL AND previous_lookup_id = ?5
-                    THEN max(coalesce(previous_last_used_at, 0), ?6)
-                    ELSE previous_last_used_at END
-             WHERE id = ?1",
+            sql,
             &[
                 &u.id,
                 &u.last_used_at,
@@ -459,7 +471,8 @@ pub fn grace_ending(conn: &Conn<'_>, now_ms: i64) -> DbResult<Vec<ApiKeyRow>> {
 /// reminder is the next one due, an hour before.
 pub fn next_grace_end(conn: &Conn<'_>, now_ms: i64) -> DbResult<Option<i64>> {
     conn.query_one(
-        "SELECT min(previous_expires_at) FROM api_keys WHERE previous_expires_at > ?1 + 3600000",
+        "SELECT min(previous_expires_at) FROM api_keys
+         WHERE previous_expires_at > CAST(?1 AS BIGINT) + 3600000",
         &[&now_ms],
         |r| r.get(0),
     )

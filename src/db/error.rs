@@ -6,6 +6,7 @@ use std::fmt;
 #[derive(Debug)]
 pub enum DbError {
     Sqlite(rusqlite::Error),
+    Postgres(postgres::Error),
     /// A row that had to exist did not.
     Missing(String),
     /// A stored value that does not fit its type (an unknown item type, …).
@@ -40,6 +41,7 @@ impl DbError {
         use rusqlite::ErrorCode as C;
         let f = match self {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => f,
+            DbError::Postgres(e) => return postgres_kind(e),
             DbError::RolledBack => return DbErrorKind::Unavailable,
             _ => return DbErrorKind::Other,
         };
@@ -59,15 +61,58 @@ impl DbError {
     }
 
     /// For a UNIQUE failure, the column it names, e.g. `operators.email`.
-    pub fn unique_column(&self) -> Option<&str> {
+    pub fn unique_column(&self) -> Option<String> {
         match self {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(msg)))
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
             {
                 msg.strip_prefix("UNIQUE constraint failed: ")
+                    .map(str::to_string)
+            }
+            // PostgreSQL names the constraint: `<table>_<column>_key` for a
+            // column's UNIQUE (the PostgreSQL schema keeps that naming).
+            DbError::Postgres(e) => {
+                let db = e.as_db_error()?;
+                if *db.code() != postgres::error::SqlState::UNIQUE_VIOLATION {
+                    return None;
+                }
+                let table = db.table()?;
+                let column = db
+                    .constraint()?
+                    .strip_prefix(table)?
+                    .strip_prefix('_')?
+                    .strip_suffix("_key")?;
+                Some(format!("{table}.{column}"))
             }
             _ => None,
         }
+    }
+}
+
+fn postgres_kind(e: &postgres::Error) -> DbErrorKind {
+    use postgres::error::SqlState as S;
+    let Some(db) = e.as_db_error() else {
+        // The connection failed or was closed: the server is out of reach.
+        return DbErrorKind::Unavailable;
+    };
+    match db.code() {
+        c if *c == S::UNIQUE_VIOLATION => DbErrorKind::Unique,
+        c if *c == S::DISK_FULL => DbErrorKind::Full,
+        c if *c == S::READ_ONLY_SQL_TRANSACTION => DbErrorKind::ReadOnly,
+        c if *c == S::T_R_SERIALIZATION_FAILURE
+            || *c == S::T_R_DEADLOCK_DETECTED
+            || *c == S::LOCK_NOT_AVAILABLE =>
+        {
+            DbErrorKind::Busy
+        }
+        c if *c == S::ADMIN_SHUTDOWN
+            || *c == S::CRASH_SHUTDOWN
+            || *c == S::CANNOT_CONNECT_NOW
+            || *c == S::TOO_MANY_CONNECTIONS =>
+        {
+            DbErrorKind::Unavailable
+        }
+        _ => DbErrorKind::Other,
     }
 }
 
@@ -75,6 +120,15 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DbError::Sqlite(e) => write!(f, "sqlite: {e}"),
+            // The driver's own Display says only "db error": the server's words
+            // are in the source.
+            DbError::Postgres(e) => match e.as_db_error() {
+                Some(db) => write!(f, "postgres: {db}"),
+                None => match std::error::Error::source(e) {
+                    Some(cause) => write!(f, "postgres: {e}: {cause}"),
+                    None => write!(f, "postgres: {e}"),
+                },
+            },
             DbError::Missing(what) => write!(f, "missing row: {what}"),
             DbError::Corrupt(what) => write!(f, "stored value out of place: {what}"),
             DbError::RolledBack => {
@@ -89,6 +143,12 @@ impl std::error::Error for DbError {}
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         DbError::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
     }
 }
 
@@ -123,6 +183,6 @@ mod tests {
             "UNIQUE constraint failed: operators.email",
         );
         assert_eq!(unique.kind(), DbErrorKind::Unique);
-        assert_eq!(unique.unique_column(), Some("operators.email"));
+        assert_eq!(unique.unique_column().as_deref(), Some("operators.email"));
     }
 }

@@ -54,19 +54,23 @@ pub fn insert(
     is_administrators: bool,
     now_ms: i64,
 ) -> DbResult<i64> {
-    conn.query_one(
-        "INSERT INTO operator_groups (guid, description, is_administrators, created_at)
-         VALUES (?1, ?2, ?3, ?4) RETURNING id",
-        &[&guid, &description, &is_administrators, &now_ms],
-        |r| r.get(0),
-    )
+    conn.unique_guarded(|| {
+        conn.query_one(
+            "INSERT INTO operator_groups (guid, description, is_administrators, created_at)
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            &[&guid, &description, &is_administrators, &now_ms],
+            |r| r.get(0),
+        )
+    })
 }
 
 pub fn rename(conn: &Conn<'_>, id: i64, description: &str) -> DbResult<()> {
-    conn.execute(
-        "UPDATE operator_groups SET description = ?2 WHERE id = ?1",
-        &[&id, &description],
-    )?;
+    conn.unique_guarded(|| {
+        conn.execute(
+            "UPDATE operator_groups SET description = ?2 WHERE id = ?1",
+            &[&id, &description],
+        )
+    })?;
     Ok(())
 }
 

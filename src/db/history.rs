@@ -96,7 +96,7 @@ pub struct Filter {
 pub fn list(conn: &Conn<'_>, f: &Filter) -> DbResult<Vec<HistoryRow>> {
     conn.query_all(
         &format!(
-            "{SELECT} WHERE (?1 IS NULL OR object_type = ?1) AND (?2 IS NULL OR at >= ?2)
+            "{SELECT} WHERE (CAST(?1 AS TEXT) IS NULL OR object_type = ?1) AND (CAST(?2 AS BIGINT) IS NULL OR at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         ),
         &[&f.object_type, &f.since_ms, &f.limit],
@@ -111,7 +111,7 @@ pub fn for_object(conn: &Conn<'_>, guid: Guid, f: &Filter) -> DbResult<Vec<Histo
         &format!(
             "{SELECT} WHERE id IN (SELECT id FROM history WHERE object_guid = ?1
                                   UNION SELECT id FROM history WHERE related_guid = ?1)
-               AND (?2 IS NULL OR at >= ?2)
+               AND (CAST(?2 AS BIGINT) IS NULL OR at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         ),
         &[&guid, &f.since_ms, &f.limit],
@@ -136,7 +136,7 @@ pub fn for_credential(
             "{SELECT} WHERE id IN (SELECT id FROM history WHERE {actor} = ?1
                                   UNION SELECT id FROM history WHERE object_guid = ?1
                                                                  AND object_type = ?4)
-               AND (?2 IS NULL OR at >= ?2)
+               AND (CAST(?2 AS BIGINT) IS NULL OR at >= ?2)
              ORDER BY id DESC LIMIT ?3"
         ),
         &[&guid, &f.since_ms, &f.limit, &kind.as_str()],

@@ -1,6 +1,9 @@
 //! Schema versions. `schema.sql` is version 1; each later version is a file
 //! in `migrations/` appended to `MIGRATIONS` (never an edit of what shipped).
-//! `PRAGMA user_version` records the version a file is at.
+//! `PRAGMA user_version` records the version a file is at. PostgreSQL has a
+//! list of its own with the same numbering (`migrations/postgres/`), its
+//! version in `coffre_schema`, applied under the writers' advisory lock so
+//! nodes starting together migrate once.
 
 use rusqlite::Connection;
 
@@ -17,13 +20,33 @@ const MIGRATIONS: &[&str] = &[
 const CERTIFICATES_AND_VERSIONS: &str =
     include_str!("../../migrations/0005_certificates_and_versions.sql");
 
+/// Version N means the same tables and constraints as `MIGRATIONS[N - 1]`
+/// (each file named as the SQLite one it mirrors).
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../migrations/postgres/0002_history_client_address.sql"),
+    include_str!("../../migrations/postgres/0003_outbox_delivery.sql"),
+    include_str!("../../migrations/postgres/0004_oauth_clients.sql"),
+    POSTGRES_CERTIFICATES_AND_VERSIONS,
+    include_str!("../../migrations/postgres/0006_key_lifecycle.sql"),
+];
+
+const POSTGRES_CERTIFICATES_AND_VERSIONS: &str =
+    include_str!("../../migrations/postgres/0005_certificates_and_versions.sql");
+
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const _: () = assert!(
+    MIGRATIONS.len() == POSTGRES_MIGRATIONS.len(),
+    "every schema version is written for both engines"
+);
 
 #[derive(Debug)]
 pub enum MigrateError {
     /// Written by a newer coffre: refuse rather than misread it.
     Newer(i64),
     Sqlite(rusqlite::Error),
+    Postgres(postgres::Error),
 }
 
 impl From<rusqlite::Error> for MigrateError {
@@ -34,9 +57,47 @@ impl From<rusqlite::Error> for MigrateError {
 
 /// The schema version the database says it is at (a real read of the file).
 pub fn schema_version(conn: &super::Conn<'_>) -> super::DbResult<i64> {
-    conn.query_one("SELECT user_version FROM pragma_user_version", &[], |r| {
-        r.get(0)
-    })
+    let sql = match conn.dialect() {
+        super::Dialect::Sqlite => "SELECT user_version FROM pragma_user_version",
+        super::Dialect::Postgres => "SELECT version FROM coffre_schema",
+    };
+    conn.query_one(sql, &[], |r| r.get(0))
+}
+
+/// Brings a PostgreSQL database to `SCHEMA_VERSION` in one transaction,
+/// under the advisory lock every write takes.
+pub fn migrate_postgres(client: &mut postgres::Client) -> Result<i64, MigrateError> {
+    let mut tx = client.transaction().map_err(MigrateError::Postgres)?;
+    let pg = |e| MigrateError::Postgres(e);
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&super::writer::WRITE_LOCK],
+    )
+    .map_err(pg)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS coffre_schema (
+             one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+             version BIGINT NOT NULL);
+         INSERT INTO coffre_schema (version) VALUES (0) ON CONFLICT DO NOTHING",
+    )
+    .map_err(pg)?;
+    let from: i64 = tx
+        .query_one("SELECT version FROM coffre_schema", &[])
+        .map_err(pg)?
+        .get(0);
+    if from > SCHEMA_VERSION {
+        return Err(MigrateError::Newer(from));
+    }
+    for sql in POSTGRES_MIGRATIONS.iter().skip(from as usize) {
+        tx.batch_execute(sql).map_err(pg)?;
+        if *sql == POSTGRES_CERTIFICATES_AND_VERSIONS {
+            postgres_certificate_not_after(&mut tx).map_err(pg)?;
+        }
+    }
+    tx.execute("UPDATE coffre_schema SET version = $1", &[&SCHEMA_VERSION])
+        .map_err(pg)?;
+    tx.commit().map_err(pg)?;
+    Ok(from)
 }
 
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -74,6 +135,24 @@ fn certificate_not_after(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()>
         let value: String = row.get(1)?;
         if let Some(not_after) = crate::x509::text_not_after(&value) {
             update.execute(rusqlite::params![id, not_after])?;
+        }
+    }
+    Ok(())
+}
+
+/// `certificate_not_after` on PostgreSQL.
+fn postgres_certificate_not_after(
+    tx: &mut postgres::Transaction<'_>,
+) -> Result<(), postgres::Error> {
+    let rows = tx.query(
+        "SELECT id, value FROM vault_items WHERE item_type = 'Certificate'",
+        &[],
+    )?;
+    let update = tx.prepare("UPDATE vault_items SET not_after = $2 WHERE id = $1")?;
+    for row in rows {
+        let (id, value): (i64, String) = (row.get(0), row.get(1));
+        if let Some(not_after) = crate::x509::text_not_after(&value) {
+            tx.execute(&update, &[&id, &not_after])?;
         }
     }
     Ok(())

@@ -1,24 +1,29 @@
-//! The database: an r2d2 pool of keyed SQLCipher connections for reads, one
-//! writer thread with group commit for writes, migrations, and online backup.
-//! Blocking SQLite work never runs on the async workers: reads go to tokio's
-//! blocking pool, writes to the writer thread.
+//! The database: an r2d2 pool of keyed SQLCipher connections (or of
+//! PostgreSQL sessions, with `database_url`) for reads, one writer thread
+//! with group commit for writes, migrations, and online backup (SQLite).
+//! Blocking database work never runs on the async workers: reads go to
+//! tokio's blocking pool, writes to the writer thread.
 
 pub mod api_keys;
 pub mod backup;
 pub mod conn;
 pub mod connection;
+pub mod copy;
 pub mod error;
 pub mod groups;
 pub mod history;
 pub mod item_versions;
 pub mod items;
+pub mod keyring;
 pub mod migrate;
 pub mod oauth_tokens;
 pub mod operators;
 pub mod outbox;
+pub mod pg;
 pub mod rights;
 pub mod sections;
 pub mod snapshot;
+pub mod value;
 pub mod writer;
 
 use std::fmt;
@@ -28,14 +33,13 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-pub use conn::{Conn, Dialect, Param, Row};
+pub use conn::{Column, Conn, Dialect, Param, Row, Value, ValueRef};
 pub use connection::{ConnectionSettings, Location};
 pub use error::{DbError, DbErrorKind, DbResult};
 pub use snapshot::Snapshot;
 pub use writer::JobError;
 
-use crate::types::Guid;
-pub use writer::{AfterCommit, WriterSnapshot};
+pub use writer::{AfterCommit, WriterConn, WriterSnapshot};
 
 use crate::config::Durability;
 use crate::crypto::SecretKey;
@@ -167,6 +171,21 @@ pub enum OpenError {
     Other(String),
 }
 
+/// Where reads are served from.
+enum Engine {
+    Sqlite {
+        pool: Pool,
+        gate: Arc<Gate>,
+        location: Location,
+        settings: ConnectionSettings,
+    },
+    Postgres {
+        pool: r2d2::Pool<pg::Manager>,
+        /// The writer session's backend process id (see `writer_backend_pid`).
+        writer_pid: Arc<std::sync::atomic::AtomicI32>,
+    },
+}
+
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -199,17 +218,14 @@ impl From<rusqlite::Error> for OpenError {
 }
 
 pub struct Database {
-    pool: Pool,
-    gate: Arc<Gate>,
+    engine: Engine,
     writer: Writer,
-    location: Location,
-    settings: ConnectionSettings,
 }
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Database")
-            .field("location", &self.location)
+            .field("dialect", &self.dialect())
             .finish_non_exhaustive()
     }
 }
@@ -251,6 +267,7 @@ impl Database {
         migrate::migrate(&mut writer_conn).map_err(|e| match e {
             migrate::MigrateError::Newer(v) => OpenError::NewerSchema(v),
             migrate::MigrateError::Sqlite(e) => OpenError::from(e),
+            migrate::MigrateError::Postgres(e) => OpenError::Other(e.to_string()),
         })?;
 
         let (target, flags) = location.open_target();
@@ -270,19 +287,86 @@ impl Database {
             .error_handler(Box::new(PoolErrors { gate: gate.clone() }))
             .build(manager)
             .map_err(|e| OpenError::Other(format!("connection pool: {e}")))?;
-        let writer = Writer::start(writer_conn, options.group_commit_max)
+        let writer = Writer::start(WriterConn::Sqlite(writer_conn), options.group_commit_max)
             .map_err(|e| OpenError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Database {
-            pool,
-            gate,
+            engine: Engine::Sqlite {
+                pool,
+                gate,
+                location,
+                settings,
+            },
             writer,
-            location,
-            settings,
         })
     }
 
-    pub fn location(&self) -> &Location {
-        &self.location
+    /// Connects to PostgreSQL (`database_url`, checked by the configuration)
+    /// and migrates it; no key is needed (the keyring is read from it after).
+    pub fn open_postgres(url: &str, options: &DbOptions) -> Result<Database, OpenError> {
+        let config = pg::check_url(url).map_err(OpenError::Other)?;
+        let unreachable = |e: postgres::Error| {
+            OpenError::Other(format!(
+                "cannot use the PostgreSQL database: {}",
+                DbError::Postgres(e)
+            ))
+        };
+        let mut session = pg::PgSession::connect(&config).map_err(unreachable)?;
+        migrate::migrate_postgres(session.client()).map_err(|e| match e {
+            migrate::MigrateError::Newer(v) => OpenError::NewerSchema(v),
+            migrate::MigrateError::Postgres(e) => unreachable(e),
+            migrate::MigrateError::Sqlite(e) => OpenError::Sqlite(e),
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(options.pool_size.min(2)))
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(10))
+            .build(pg::Manager {
+                config: config.clone(),
+            })
+            .map_err(|e| OpenError::Other(format!("PostgreSQL connection pool: {e}")))?;
+        let writer_pid = Arc::new(std::sync::atomic::AtomicI32::new(
+            writer::backend_pid(&mut session).map_err(unreachable)?,
+        ));
+        let writer = Writer::start(
+            WriterConn::Postgres {
+                session: Box::new(std::cell::RefCell::new(session)),
+                config: Box::new(config),
+                backend_pid: writer_pid.clone(),
+            },
+            options.group_commit_max,
+        )
+        .map_err(|e| OpenError::Other(format!("cannot start the writer thread: {e}")))?;
+        Ok(Database {
+            engine: Engine::Postgres { pool, writer_pid },
+            writer,
+        })
+    }
+
+    /// On PostgreSQL, the backend process id of this process's writer
+    /// session, which sends the notifications its own writes cause.
+    pub fn writer_backend_pid(&self) -> Option<i32> {
+        match &self.engine {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { writer_pid, .. } => {
+                Some(writer_pid.load(std::sync::atomic::Ordering::SeqCst))
+            }
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.engine {
+            Engine::Sqlite { .. } => Dialect::Sqlite,
+            Engine::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite file or memory database; `None` on PostgreSQL.
+    pub fn location(&self) -> Option<&Location> {
+        match &self.engine {
+            Engine::Sqlite { location, .. } => Some(location),
+            Engine::Postgres { .. } => None,
+        }
     }
 
     /// Runs `f` on a pooled connection, on the blocking pool. Each statement
@@ -294,8 +378,11 @@ impl Database {
         T: Send + 'static,
         E: JobError,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || read_on(&pool, f))
+        let engine = match &self.engine {
+            Engine::Sqlite { pool, .. } => ReadPool::Sqlite(pool.clone()),
+            Engine::Postgres { pool, .. } => ReadPool::Postgres(pool.clone()),
+        };
+        tokio::task::spawn_blocking(move || engine.read(f))
             .await
             .map_err(|e| E::writer_failure(&format!("read task: {e}")))?
     }
@@ -306,7 +393,10 @@ impl Database {
         F: FnOnce(&Conn<'_>) -> Result<T, E>,
         E: JobError,
     {
-        read_on(&self.pool, f)
+        match &self.engine {
+            Engine::Sqlite { pool, .. } => read_on(pool, f),
+            Engine::Postgres { pool, .. } => read_postgres(pool, f),
+        }
     }
 
     /// Runs `f` in a write transaction; resolves once it is committed (durably,
@@ -337,7 +427,17 @@ impl Database {
     /// Bytes the database takes: the file and its WAL on disk, or the pages
     /// of an in-memory database (`conn` reads their count).
     pub fn size_bytes(&self, conn: &Conn<'_>) -> DbResult<u64> {
-        match &self.location {
+        let location = match &self.engine {
+            Engine::Sqlite { location, .. } => location,
+            Engine::Postgres { .. } => {
+                let bytes: i64 =
+                    conn.query_one("SELECT pg_database_size(current_database())", &[], |r| {
+                        r.get(0)
+                    })?;
+                return Ok(bytes.max(0) as u64);
+            }
+        };
+        match location {
             Location::File(path) => {
                 let mut wal = path.clone().into_os_string();
                 wal.push("-wal");
@@ -356,14 +456,25 @@ impl Database {
     }
 
     /// How this database's connections are opened (a backup's copy is
-    /// opened the same way).
-    pub fn settings(&self) -> &ConnectionSettings {
-        &self.settings
+    /// opened the same way); `None` on PostgreSQL.
+    pub fn settings(&self) -> Option<&ConnectionSettings> {
+        match &self.engine {
+            Engine::Sqlite { settings, .. } => Some(settings),
+            Engine::Postgres { .. } => None,
+        }
     }
 
-    /// A fresh keyed connection (for `backup`, which must not share the pool's).
-    pub fn connect(&self) -> rusqlite::Result<Connection> {
-        self.settings.open(&self.location)
+    /// A fresh keyed SQLite connection (for `backup`, which must not share
+    /// the pool's). PostgreSQL is backed up with its own tools (`pg_dump`).
+    pub fn connect(&self) -> Result<Connection, OpenError> {
+        match &self.engine {
+            Engine::Sqlite {
+                settings, location, ..
+            } => Ok(settings.open(location)?),
+            Engine::Postgres { .. } => Err(OpenError::Other(
+                "the database is PostgreSQL: back it up with pg_dump".into(),
+            )),
+        }
     }
 
     /// Lets queued writes finish and closes the writer's connection; the
@@ -373,11 +484,13 @@ impl Database {
     /// state is freed at exit (seen about once in 300 stops under load).
     pub fn shutdown(&self) {
         self.writer.shutdown();
-        self.gate.close();
-        // Past the gate every connection counts as broken: handed back, it
-        // is closed by the thread handing it back instead of kept idle.
-        while let Some(idle) = self.pool.try_get() {
-            drop(idle);
+        if let Engine::Sqlite { pool, gate, .. } = &self.engine {
+            gate.close();
+            // Past the gate every connection counts as broken: handed back, it
+            // is closed by the thread handing it back instead of kept idle.
+            while let Some(idle) = pool.try_get() {
+                drop(idle);
+            }
         }
     }
 }
@@ -386,6 +499,35 @@ impl Drop for Database {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+enum ReadPool {
+    Sqlite(Pool),
+    Postgres(r2d2::Pool<pg::Manager>),
+}
+
+impl ReadPool {
+    fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Conn<'_>) -> Result<T, E>,
+        E: JobError,
+    {
+        match self {
+            ReadPool::Sqlite(pool) => read_on(pool, f),
+            ReadPool::Postgres(pool) => read_postgres(pool, f),
+        }
+    }
+}
+
+fn read_postgres<T, E, F>(pool: &r2d2::Pool<pg::Manager>, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Conn<'_>) -> Result<T, E>,
+    E: JobError,
+{
+    let conn = pool
+        .get()
+        .map_err(|e| E::writer_failure(&format!("connection pool: {e}")))?;
+    f(&Conn::postgres(&conn))
 }
 
 fn read_on<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
@@ -397,21 +539,6 @@ where
         .get()
         .map_err(|e| E::writer_failure(&format!("connection pool: {e}")))?;
     f(&Conn::sqlite(&conn))
-}
-
-/// GUIDs are stored as their canonical text (upper-case, hyphenated).
-impl rusqlite::ToSql for Guid {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(self.to_text()))
-    }
-}
-
-impl rusqlite::types::FromSql for Guid {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Guid::parse(text)
-            .ok_or_else(|| rusqlite::types::FromSqlError::Other("stored GUID is malformed".into()))
-    }
 }
 
 #[cfg(test)]
@@ -452,7 +579,10 @@ mod tests {
         })
         .unwrap();
         db.shutdown();
-        let state = *db.gate.lock();
+        let Engine::Sqlite { gate, .. } = &db.engine else {
+            unreachable!()
+        };
+        let state = *gate.lock();
         assert_eq!(state, (true, 0), "closed, nothing being opened");
     }
 
@@ -465,12 +595,15 @@ mod tests {
         let keys = crate::crypto::Keyring::generate().derive();
         let db =
             Database::open(Location::memory(), &keys.sqlcipher, &DbOptions::default()).unwrap();
-        let held = db.pool.get().unwrap();
-        assert!(db.pool.state().connections >= 1);
+        let Engine::Sqlite { pool, .. } = &db.engine else {
+            unreachable!()
+        };
+        let held = pool.get().unwrap();
+        assert!(pool.state().connections >= 1);
         db.shutdown();
-        assert_eq!(db.pool.state().connections, 1, "only the one held is open");
+        assert_eq!(pool.state().connections, 1, "only the one held is open");
         drop(held);
-        assert_eq!(db.pool.state().connections, 0, "none left to close at exit");
-        assert!(db.pool.try_get().is_none());
+        assert_eq!(pool.state().connections, 0, "none left to close at exit");
+        assert!(pool.try_get().is_none());
     }
 }

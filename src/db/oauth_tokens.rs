@@ -87,7 +87,7 @@ pub fn delete_before(
     keep: i64,
 ) -> DbResult<Vec<String>> {
     conn.query_all(
-        "DELETE FROM oauth_tokens WHERE credential_id = ?1 AND seq <= ?2 - ?3
+        "DELETE FROM oauth_tokens WHERE credential_id = ?1 AND seq <= CAST(?2 AS BIGINT) - ?3
          RETURNING lookup_id",
         &[&credential_id, &latest, &keep],
         |r| r.get(0),

@@ -64,23 +64,26 @@ pub struct NewOperator<'a> {
 }
 
 pub fn insert(conn: &Conn<'_>, op: &NewOperator<'_>, now_ms: i64) -> DbResult<i64> {
-    conn.query_one(
-        "INSERT INTO operators (guid, full_name, email, login, is_active, created_at)
+    conn.unique_guarded(|| {
+        conn.query_one(
+            "INSERT INTO operators (guid, full_name, email, login, is_active, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        &[
-            &op.guid,
-            &op.full_name,
-            &op.email,
-            &op.login,
-            &op.is_active,
-            &now_ms,
-        ],
-        |r| r.get(0),
-    )
+            &[
+                &op.guid,
+                &op.full_name,
+                &op.email,
+                &op.login,
+                &op.is_active,
+                &now_ms,
+            ],
+            |r| r.get(0),
+        )
+    })
 }
 
 pub fn update(conn: &Conn<'_>, row: &OperatorRow) -> DbResult<()> {
-    conn.execute(
+    conn.unique_guarded(|| {
+        conn.execute(
         "UPDATE operators SET full_name = ?2, email = ?3, login = ?4, is_active = ?5 WHERE id = ?1",
         &[
             &row.id,
@@ -89,7 +92,8 @@ pub fn update(conn: &Conn<'_>, row: &OperatorRow) -> DbResult<()> {
             &row.login,
             &row.is_active,
         ],
-    )?;
+    )
+    })?;
     Ok(())
 }
 

@@ -160,8 +160,8 @@ pub fn list(
             "SELECT ",
             columns!(),
             " FROM outbox
-             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2)
-               AND (?3 IS NULL OR created_at >= ?3)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR kind = ?1) AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
+               AND (CAST(?3 AS BIGINT) IS NULL OR created_at >= ?3)
              ORDER BY id DESC LIMIT ?4"
         ),
         &[&kind, &status, &since_ms, &limit],

@@ -14,12 +14,12 @@ use crate::types::{Guid, SectionRights};
 /// subquery here cost twice as much, on the hot path of every item read.
 pub(super) fn rights_sql(section: &str, operator: &str) -> String {
     format!(
-        "(SELECT max(kind = 'ChangeVaultSection') FROM (
+        "(SELECT max(CASE WHEN kind = 'ChangeVaultSection' THEN 1 ELSE 0 END) FROM (
             SELECT kind FROM section_authorizations WHERE section_id = {section} AND operator_id = {operator}
             UNION ALL
             SELECT a.kind FROM group_members m
               JOIN section_authorizations a ON a.group_id = m.group_id
-             WHERE m.operator_id = {operator} AND a.section_id = {section}))"
+             WHERE m.operator_id = {operator} AND a.section_id = {section}) AS granted)"
     )
 }
 
@@ -73,7 +73,7 @@ pub fn administrators(conn: &Conn<'_>) -> DbResult<(i64, i64)> {
 pub fn rights_exceeding(conn: &Conn<'_>, holder: i64, other: i64) -> DbResult<Vec<(Guid, bool)>> {
     conn.query_all(
         "WITH rights(operator_id, section_id, change) AS (
-            SELECT r.operator_id, r.section_id, max(r.kind = 'ChangeVaultSection') FROM (
+            SELECT r.operator_id, r.section_id, max(CASE WHEN r.kind = 'ChangeVaultSection' THEN 1 ELSE 0 END) FROM (
                 SELECT operator_id, section_id, kind FROM section_authorizations
                  WHERE operator_id IN (?1, ?2)
                 UNION ALL

@@ -43,14 +43,16 @@ impl Database {
     /// databases only: a file's copy would carry its WAL mode into memory,
     /// where a WAL cannot be.
     pub fn snapshot(&self) -> DbResult<Snapshot> {
-        if !matches!(self.location, Location::Memory(_)) {
+        let (Some(location @ Location::Memory(_)), Some(settings)) =
+            (self.location(), self.settings())
+        else {
             return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
                 Some("only an in-memory (--dev) database has a snapshot".into()),
             )));
-        }
-        let source = self.connect()?;
-        let mut target = self.settings.open(&Location::memory())?;
+        };
+        let source = settings.open(location)?;
+        let mut target = settings.open(&Location::memory())?;
         copy(&source, &mut target)?;
         Ok(Snapshot {
             copy: Arc::new(Mutex::new(target)),

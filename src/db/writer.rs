@@ -13,15 +13,88 @@
 //! (restoring a snapshot): `exclusive` runs one between two groups.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use std::cell::RefCell;
 
 use rusqlite::Connection;
 
 use super::conn::Conn;
 use super::error::DbError;
+use super::pg::PgSession;
+
+/// The writer's connection. On PostgreSQL every transaction first takes one
+/// transaction-level advisory lock, so the writes of every node that shares
+/// the database are serialised exactly as this thread serialises its own.
+pub enum WriterConn {
+    Sqlite(Connection),
+    Postgres {
+        session: Box<RefCell<PgSession>>,
+        config: Box<postgres::Config>,
+        /// The backend process id of `session` (0 before it is known): the
+        /// sender of the notifications this node's own writes cause, which
+        /// its listener need not answer (`crate::cluster`).
+        backend_pid: Arc<AtomicI32>,
+    },
+}
+
+/// The backend process id of a PostgreSQL session.
+pub fn backend_pid(session: &mut PgSession) -> Result<i32, postgres::Error> {
+    Ok(session
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])?
+        .get(0))
+}
+
+/// The advisory lock every write transaction takes on PostgreSQL (and the
+/// migrations at start): any fixed 64-bit number, "coffre" in ASCII.
+pub const WRITE_LOCK: i64 = 0x636f_6666_7265;
+
+impl WriterConn {
+    fn conn(&self) -> Conn<'_> {
+        match self {
+            WriterConn::Sqlite(c) => Conn::sqlite(c),
+            WriterConn::Postgres { session, .. } => Conn::postgres(session),
+        }
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), DbError> {
+        self.conn().batch(sql)
+    }
+
+    fn begin(&self) -> Result<(), DbError> {
+        match self {
+            WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            WriterConn::Postgres {
+                session,
+                config,
+                backend_pid: pid,
+            } => {
+                if session.borrow().is_closed() {
+                    // The server restarted or the connection dropped: a new one.
+                    let mut fresh = PgSession::connect(config)?;
+                    pid.store(backend_pid(&mut fresh)?, Ordering::SeqCst);
+                    *session.borrow_mut() = fresh;
+                }
+                Ok(session.borrow_mut().batch(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+                ))?)
+            }
+        }
+    }
+
+    /// The transaction was lost (rolled back by the engine, or the
+    /// connection with it).
+    fn transaction_lost(&self) -> bool {
+        match self {
+            WriterConn::Sqlite(c) => c.is_autocommit(),
+            WriterConn::Postgres { session, .. } => session.borrow().is_closed(),
+        }
+    }
+}
 
 /// What a job's error type must offer the writer.
 pub trait JobError: From<DbError> + Send + 'static {
@@ -129,7 +202,7 @@ enum Lost {
 }
 
 impl Writer {
-    pub fn start(conn: Connection, group_commit_max: usize) -> std::io::Result<Writer> {
+    pub fn start(conn: WriterConn, group_commit_max: usize) -> std::io::Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Task>();
         let stats = Arc::new(WriterStats::default());
         let loop_stats = stats.clone();
@@ -265,7 +338,7 @@ impl Drop for Writer {
 }
 
 fn writer_loop(
-    mut conn: Connection,
+    mut conn: WriterConn,
     receiver: mpsc::Receiver<Task>,
     max: usize,
     stats: &WriterStats,
@@ -278,7 +351,13 @@ fn writer_loop(
     while let Some(task) = next.take() {
         let first = match task {
             Task::Exclusive(f) => {
-                run_exclusive(&mut conn, f);
+                match &mut conn {
+                    WriterConn::Sqlite(c) => run_exclusive(c, f),
+                    // Dropped unrun: its requester hears so.
+                    WriterConn::Postgres { .. } => {
+                        log::error!("writer: exclusive tasks are for SQLite only");
+                    }
+                }
                 next = receiver.recv().ok().map(take);
                 continue;
             }
@@ -328,43 +407,43 @@ fn answer(finish: Finish, lost: Option<&Lost>) {
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
+fn run_batch(conn: &WriterConn, batch: Vec<Job>) {
     // Jobs that succeeded and wait for the group's commit.
     let mut pending: Vec<Finish> = Vec::with_capacity(batch.len());
     let mut in_transaction = false;
     for job in batch {
         if !in_transaction {
-            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(e) = conn.begin() {
                 log::warn!("writer: cannot begin a write transaction: {e}");
-                let (_, finish) = job(Err(DbError::from(e)));
+                let (_, finish) = job(Err(e));
                 finish(Ok(()));
                 continue;
             }
             in_transaction = true;
         }
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = conn.batch("SAVEPOINT job") {
             log::error!("writer: cannot open a savepoint: {e}");
-            let (_, finish) = job(Err(DbError::from(e)));
+            let (_, finish) = job(Err(e));
             finish(Ok(()));
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| job(Ok(Conn::sqlite(conn))))) {
+        match catch_unwind(AssertUnwindSafe(|| job(Ok(conn.conn())))) {
             Ok((true, finish)) => {
-                let _ = conn.execute_batch("RELEASE job");
+                let _ = conn.batch("RELEASE job");
                 pending.push(finish);
             }
             Ok((false, finish)) => {
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = conn.batch("ROLLBACK TO job; RELEASE job");
                 // It answers with its own error; nothing of it is kept.
                 finish(Ok(()));
             }
             Err(_) => {
                 log::error!("writer: a write job panicked; its changes were rolled back");
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = conn.batch("ROLLBACK TO job; RELEASE job");
                 // Its reply channel was dropped with it: the requester sees an error.
             }
         }
-        if conn.is_autocommit() {
+        if conn.transaction_lost() {
             // SQLite rolled the whole transaction back (an I/O error, a full
             // disk): the jobs before this one are gone too. Say so, and start
             // a new transaction for the rest of the group.
@@ -378,10 +457,10 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     if !in_transaction {
         return;
     }
-    let lost = conn.execute_batch("COMMIT").err().map(|e| {
+    let lost = conn.batch("COMMIT").err().map(|e| {
         log::error!("writer: commit failed, rolling back the group: {e}");
-        let _ = conn.execute_batch("ROLLBACK");
-        Lost::Commit(DbError::from(e))
+        let _ = conn.batch("ROLLBACK");
+        Lost::Commit(e)
     });
     for finish in pending {
         // Each job hears why: a full disk is a 507, not an internal error.
@@ -433,7 +512,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
             .unwrap();
-        Arc::new(Writer::start(conn, 64).unwrap())
+        Arc::new(Writer::start(WriterConn::Sqlite(conn), 64).unwrap())
     }
 
     fn insert(c: &Conn<'_>, x: i64) -> Result<(), Failed> {

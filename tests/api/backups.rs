@@ -50,6 +50,9 @@ fn open_backup(backup: &Path, key_file: &Path) -> (String, i64) {
 
 #[tokio::test]
 async fn backups_run_on_schedule_keep_the_newest_and_touch_nothing_else() {
+    if crate::pg::skip_on_postgres("scheduled backups copy the SQLite file (PostgreSQL: pg_dump)") {
+        return;
+    }
     let root = tempfile::tempdir().unwrap();
     let backup_dir = root.path().join("backups");
     std::fs::create_dir_all(backup_dir.join("coffre-backup-manual")).unwrap();
@@ -180,6 +183,9 @@ async fn stop(mut server: ServerProcess) -> i32 {
 
 #[tokio::test]
 async fn the_documented_restore_brings_back_the_data_on_the_real_binary() {
+    if crate::pg::skip_on_postgres("coffre backup copies the SQLite file (PostgreSQL: pg_dump)") {
+        return;
+    }
     let root = tempfile::tempdir().unwrap();
     let data: PathBuf = root.path().join("data");
     let backups = root.path().join("backups");

@@ -4,6 +4,11 @@ use crate::helpers::*;
 
 #[test]
 fn configuration_precedence_is_cli_then_environment_then_file() {
+    if crate::pg::skip_on_postgres(
+        "it reads which data dir got keyring.json, the SQLite store's file",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let from = |name: &str| tmp.path().join(name);
     let file = from("coffre.toml");
@@ -75,6 +80,11 @@ fn help_exists_for_every_subcommand() {
 
 #[test]
 fn init_refuses_an_initialised_data_dir() {
+    if crate::pg::skip_on_postgres(
+        "it looks at the data dir's files; on PostgreSQL the keyring is in the database",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     assert_eq!(
@@ -106,6 +116,11 @@ fn init_without_a_passphrase_writes_a_private_key_file_and_says_so() {
 
 #[tokio::test]
 async fn serve_initialises_a_new_data_dir_and_stops_gracefully_on_sigterm_and_sigint() {
+    if crate::pg::skip_on_postgres(
+        "it checks the data dir's files; on PostgreSQL the keyring is in the database",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("fresh");
     for sig in ["TERM", "INT"] {
@@ -131,6 +146,11 @@ async fn serve_initialises_a_new_data_dir_and_stops_gracefully_on_sigterm_and_si
 
 #[tokio::test]
 async fn two_servers_never_share_a_data_dir() {
+    if crate::pg::skip_on_postgres(
+        "the data-dir lock is SQLite's; several nodes share one PostgreSQL database",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let mut cmd = coffre();

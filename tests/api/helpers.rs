@@ -76,6 +76,8 @@ pub struct TestApp {
     pub clock: Arc<Clock>,
     pub config: Config,
     pub data_dir: TempDir,
+    /// On PostgreSQL (`COFFRE_TEST_DATABASE_URL`): this server's database.
+    pub database: Option<Arc<crate::pg::TestDatabase>>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -127,16 +129,37 @@ impl TestAppBuilder {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&data_dir.path().join("data"));
         (self.configure)(&mut config);
-        let keys = Arc::new(datadir::initialize(&config).unwrap());
-        // In memory when asked, and as `serve --dev` does (a reset's snapshot needs it).
-        let location = if self.in_memory || config.dev {
-            Location::memory()
-        } else {
-            Location::File(config.database_path())
-        };
-        let db = Arc::new(datadir::open_database(&config, &keys, location).unwrap());
+        // On PostgreSQL unless the test wants memory or `--dev` (SQLite only).
+        let database = (crate::pg::enabled() && !self.in_memory && !config.dev)
+            .then(crate::pg::TestDatabase::create);
+        if let Some(database) = &database {
+            config.database_url = Some(coffre::config::RedactedText(database.url.clone()));
+            crate::pg::register(&config.data_dir, &database.url);
+        }
         let clock = Arc::new(Clock::frozen_at(self.now));
-        let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
+        let in_memory = self.in_memory;
+        let (state_config, state_clock) = (config.clone(), clock.clone());
+        // Off the async workers: the PostgreSQL client blocks on a runtime of its own.
+        let state = tokio::task::spawn_blocking(move || {
+            let config = state_config;
+            let (keys, db) = if config.database_url.is_some() {
+                let (db, _, keyring) = datadir::open_postgres(&config, true).unwrap();
+                (keyring.derive(), db)
+            } else {
+                let keys = datadir::initialize(&config).unwrap();
+                // In memory when asked, and as `serve --dev` does (a reset's snapshot needs it).
+                let location = if in_memory || config.dev {
+                    Location::memory()
+                } else {
+                    Location::File(config.database_path())
+                };
+                let db = datadir::open_database(&config, &keys, location).unwrap();
+                (keys, db)
+            };
+            AppState::new(Arc::new(db), Arc::new(keys), state_clock, config).unwrap()
+        })
+        .await
+        .unwrap();
         let boot_state = state.clone();
         let boot =
             tokio::task::spawn_blocking(move || coffre::accounts::bootstrap::ensure(&boot_state))
@@ -166,6 +189,7 @@ impl TestAppBuilder {
             clock,
             config,
             data_dir,
+            database,
             handle,
         }
     }
@@ -421,13 +445,17 @@ impl TestApp {
         let mut config = self.config.clone();
         configure(&mut config);
         let (admin_key, admin_key_guid) = (self.admin_key.clone(), self.admin_key_guid.clone());
+        let database = self.database.clone();
         drop(self);
-        let keys = Arc::new(datadir::unlock(&config).unwrap().1.derive());
-        let db = Arc::new(
-            datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
-        );
         let clock = Arc::new(Clock::frozen_at(now));
-        let state = AppState::new(db, keys, clock.clone(), config.clone()).unwrap();
+        let (state_config, state_clock) = (config.clone(), clock.clone());
+        let state = tokio::task::spawn_blocking(move || {
+            let config = state_config;
+            let (keys, db) = datadir::open_existing(&config).unwrap();
+            AppState::new(Arc::new(db), Arc::new(keys), state_clock, config).unwrap()
+        })
+        .await
+        .unwrap();
         let app = Application::build(
             state.clone(),
             config.listen,
@@ -455,6 +483,7 @@ impl TestApp {
             clock,
             config,
             data_dir,
+            database,
             handle,
         }
     }
@@ -517,6 +546,7 @@ pub struct Output {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
+    crate::pg::configure(cmd);
     let out = cmd.output().unwrap();
     Output {
         code: out.status.code().unwrap_or(-1),
@@ -539,6 +569,7 @@ impl ServerProcess {
     // The child is waited for by `Drop`, or right here if it dies early.
     #[allow(clippy::zombie_processes)]
     pub fn start(mut cmd: Command) -> ServerProcess {
+        crate::pg::configure(&mut cmd);
         let stderr_dir = tempfile::tempdir().unwrap();
         let stderr_path = stderr_dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pfx_forge;
+mod pg;
 mod tls_client;
 
 mod api_keys;
@@ -23,6 +24,8 @@ mod limits;
 mod logging;
 mod mail;
 mod metrics;
+mod migrate_pg;
+mod nodes;
 mod oauth;
 mod oauth_library;
 mod permissions;

@@ -83,6 +83,9 @@ fn assert_private(dir: &Path) {
 
 #[tokio::test]
 async fn names_emails_and_secrets_leave_no_trace_in_the_database_its_wal_or_a_backup() {
+    if crate::pg::skip_on_postgres("it reads the SQLite file, its WAL and a file backup") {
+        return;
+    }
     let app = spawn_app().await;
     store_marker(&app.state).await;
 
@@ -145,6 +148,9 @@ async fn names_emails_and_secrets_leave_no_trace_in_the_database_its_wal_or_a_ba
 
 #[tokio::test]
 async fn the_data_dir_and_every_file_in_it_are_private() {
+    if crate::pg::skip_on_postgres("it checks the SQLite store's files") {
+        return;
+    }
     let app = spawn_app().await;
     store_marker(&app.state).await;
     assert_private(&app.config.data_dir);
@@ -163,6 +169,9 @@ async fn the_data_dir_and_every_file_in_it_are_private() {
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_opens_with_the_same_key_file_and_never_holds_it() {
+    if crate::pg::skip_on_postgres("coffre backup copies the SQLite file (PostgreSQL: pg_dump)") {
+        return;
+    }
     let app = spawn_app().await;
     store_marker(&app.state).await;
     let backup = app.data_dir.path().join("backup");
@@ -238,6 +247,9 @@ fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTi
 
 #[test]
 fn a_wrong_passphrase_exits_3_saying_so_and_writes_nothing() {
+    if crate::pg::skip_on_postgres("it reads keyring.json and the data dir's files") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let out = run(coffre()
@@ -335,6 +347,9 @@ async fn write_marker_to(config: &Config) {
 
 #[tokio::test]
 async fn rekey_switches_a_key_file_to_a_passphrase_and_changes_passphrases_without_touching_data() {
+    if crate::pg::skip_on_postgres("it checks keyring.json and coffre.db on disk") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     assert_eq!(
@@ -434,6 +449,9 @@ async fn on_writer(app: &crate::helpers::TestApp, sql: &'static str) {
 
 #[tokio::test]
 async fn a_full_disk_is_a_507_that_says_writes_resume_and_changes_nothing() {
+    if crate::pg::skip_on_postgres("it fills SQLite's page budget on the writer's connection") {
+        return;
+    }
     let app = crate::helpers::spawn_app().await;
     let section = app.get("/v4/VaultSection").await.body[0]["VaultSectionGuid"]
         .as_str()
@@ -468,6 +486,9 @@ async fn a_full_disk_is_a_507_that_says_writes_resume_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_read_only_database_gets_its_own_503_and_reads_still_work() {
+    if crate::pg::skip_on_postgres("it sets SQLite's query_only on the writer's connection") {
+        return;
+    }
     let app = crate::helpers::spawn_app().await;
     on_writer(&app, "PRAGMA query_only = 1").await;
     let res = app
