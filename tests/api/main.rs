@@ -27,6 +27,7 @@ mod nodes;
 mod oauth;
 mod oauth_library;
 mod permissions;
+mod pg_at_rest;
 mod principals;
 mod proxies;
 mod seed;

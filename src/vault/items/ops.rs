@@ -7,9 +7,10 @@ use super::api::{OtpCode, VaultItem, VaultItemInput, to_api};
 use super::archive::CheckedArchive;
 use super::merge::{Merged, Mode, fixed_type, merge};
 use super::model::{Item, ItemBody, Secret, columns};
+use super::notes;
 use crate::audit::Change;
 use crate::crypto::SealContext;
-use crate::db::items as repo;
+use crate::db::items::{self as repo, ItemRow};
 use crate::db::sections as section_repo;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Guid, SectionRights};
@@ -56,10 +57,16 @@ fn write_secrets(w: &Work<'_>, item_id: i64, guid: Guid, merged: &Merged) -> App
     Ok(())
 }
 
+/// The item a row holds, its Notes opened.
+fn item(w: &Work<'_>, mut row: ItemRow) -> AppResult<Item> {
+    row.notes = notes::from_stored(w, row.guid, std::mem::take(&mut row.notes))?;
+    Ok(Item::try_from(row)?)
+}
+
 /// The item and the caller's rights on its section; 404 unless it may view it.
 pub fn visible(w: &Work<'_>, guid: Guid) -> AppResult<(Item, SectionRights)> {
     match repo::find_with_rights(w.conn, guid, w.operator_id()?)? {
-        Some((row, rights)) if rights.view => Ok((Item::try_from(row)?, rights)),
+        Some((row, rights)) if rights.view => Ok((item(w, row)?, rights)),
         _ => Err(item_not_found(guid)),
     }
 }
@@ -97,7 +104,7 @@ pub fn stream_list(
             buf.push(b',');
         }
         first = false;
-        let item = Item::try_from(row)?;
+        let item = item(w, row)?;
         serde_json::to_writer(&mut buf, &to_api(&item)).map_err(AppError::internal)?;
         if buf.len() >= chunk_bytes {
             open = sink(std::mem::replace(
@@ -152,7 +159,11 @@ pub fn create_with_guid(
         guid,
         section.id,
         t.as_str(),
-        &columns(&merged.name, &merged.notes, &merged.body),
+        &columns(
+            &merged.name,
+            &notes::to_stored(w, guid, &merged.notes),
+            &merged.body,
+        ),
         w.now_ms(),
     )?;
     write_secrets(w, id, guid, &merged)?;
@@ -193,7 +204,11 @@ pub fn update(
     repo::update(
         w.conn,
         current.id,
-        &columns(&merged.name, &merged.notes, &merged.body),
+        &columns(
+            &merged.name,
+            &notes::to_stored(w, guid, &merged.notes),
+            &merged.body,
+        ),
         w.now_ms(),
     )?;
     write_secrets(w, current.id, guid, &merged)?;
