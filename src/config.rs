@@ -113,6 +113,7 @@ pub struct ConfigLayer {
     pub oauth_tokens_per_client: Option<u32>,
     pub public_url: Option<String>,
     pub database_url: Option<RedactedText>,
+    pub database_ca_file: Option<PathBuf>,
     pub cluster_refresh_secs: Option<u64>,
 }
 
@@ -169,6 +170,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("oauth_tokens_per_client", EnvKind::Int),
     ("public_url", EnvKind::Text),
     ("database_url", EnvKind::Text),
+    ("database_ca_file", EnvKind::Text),
     ("cluster_refresh_secs", EnvKind::Int),
 ];
 
@@ -224,6 +226,7 @@ impl ConfigLayer {
             oauth_tokens_per_client,
             public_url,
             database_url,
+            database_ca_file,
             cluster_refresh_secs
         )
     }
@@ -362,6 +365,9 @@ pub struct Config {
     /// `postgres://…`: PostgreSQL instead of the SQLite file in the data dir
     /// (several nodes may share it). Holds a password: redacted in `Debug`.
     pub database_url: Option<RedactedText>,
+    /// PEM CA certificates that vouch for the PostgreSQL server
+    /// (`sslmode=verify-ca`/`verify-full`; `require` then checks the chain too).
+    pub database_ca_file: Option<PathBuf>,
     /// With PostgreSQL: the credentials are reloaded at least this often,
     /// besides each time another node changes them.
     pub cluster_refresh_secs: u64,
@@ -421,6 +427,7 @@ impl fmt::Debug for Config {
             .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
             .field("public_url", &self.public_url)
             .field("database_url", &self.database_url)
+            .field("database_ca_file", &self.database_ca_file)
             .field("cluster_refresh_secs", &self.cluster_refresh_secs)
             .finish()
     }
@@ -473,6 +480,7 @@ impl Default for Config {
             oauth_tokens_per_client: 1000,
             public_url: None,
             database_url: None,
+            database_ca_file: None,
             cluster_refresh_secs: 30,
         }
     }
@@ -615,6 +623,7 @@ impl Config {
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
             database_url: layer.database_url.filter(|u| !u.0.trim().is_empty()),
+            database_ca_file: layer.database_ca_file,
             cluster_refresh_secs: layer.cluster_refresh_secs.unwrap_or(d.cluster_refresh_secs),
         };
         config.validate()?;
@@ -791,7 +800,8 @@ impl Config {
             ));
         }
         if let Some(url) = &self.database_url {
-            crate::db::pg::check_url(&url.0).map_err(ConfigError)?;
+            crate::db::pg::check_url(&url.0, self.database_ca_file.as_deref())
+                .map_err(ConfigError)?;
             if self.dev {
                 return fail(
                     "database_url is set with --dev: the dev server keeps its database in \

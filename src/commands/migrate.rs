@@ -31,7 +31,7 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
              (COFFRE_DATABASE_URL) and give the target with --to",
         ));
     }
-    let target = pg::check_url(&to).map_err(CliError::usage)?;
+    let target = pg::check_url(&to, config.database_ca_file.as_deref()).map_err(CliError::usage)?;
     let started = Instant::now();
     let (keyring_file, keyring) = datadir::unlock(&config)?;
     let keys = keyring.derive();
@@ -46,11 +46,12 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
         .execute_batch("BEGIN")
         .map_err(|e| CliError::failed(format!("cannot read the data dir: {e}")))?;
 
-    let failed = |e: postgres::Error| {
-        CliError::failed(format!(
+    let failed = |e: postgres::Error| match pg::configuration_problem(&e) {
+        Some(problem) => CliError::usage(format!("{problem}; nothing was written")),
+        None => CliError::failed(format!(
             "PostgreSQL: {}; nothing was written",
             crate::db::DbError::Postgres(e)
-        ))
+        )),
     };
     let mut session = pg::PgSession::connect(&target).map_err(failed)?;
     migrate::migrate_postgres(session.client()).map_err(|e| match e {

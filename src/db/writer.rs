@@ -33,7 +33,7 @@ pub enum WriterConn {
     Sqlite(Connection),
     Postgres {
         session: Box<RefCell<PgSession>>,
-        config: Box<postgres::Config>,
+        target: Box<super::pg::Target>,
     },
 }
 
@@ -56,10 +56,10 @@ impl WriterConn {
     fn begin(&self) -> Result<(), DbError> {
         match self {
             WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            WriterConn::Postgres { session, config } => {
+            WriterConn::Postgres { session, target } => {
                 if session.borrow().is_closed() {
                     // The server restarted or the connection dropped: a new one.
-                    *session.borrow_mut() = PgSession::connect(config)?;
+                    *session.borrow_mut() = PgSession::connect(target)?;
                 }
                 Ok(session.borrow_mut().batch(&format!(
                     "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"

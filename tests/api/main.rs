@@ -28,6 +28,7 @@ mod oauth;
 mod oauth_library;
 mod permissions;
 mod pg_at_rest;
+mod pg_tls;
 mod principals;
 mod proxies;
 mod seed;
