@@ -2,7 +2,8 @@
 //! with an API key and with an OAuth access token (issue 16: reported as a
 //! ratio to the key). `cargo bench --bench auth`. Builds the real AppState on
 //! a temporary data dir with 1,000 keys, 100 OAuth clients and 1,000 access
-//! tokens, then times `authenticate` on prepared requests.
+//! tokens, then times `authenticate` on prepared requests (a console session's
+//! cookie among them, issue 13).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +21,7 @@ use coffre::accounts::oauth_clients::{self, OAuthClientInput};
 use coffre::auth::Principal;
 use coffre::auth::client::{ClientCredentials, authenticate_client};
 use coffre::auth::principal::authenticate;
+use coffre::auth::session::COOKIE;
 use coffre::clock::Clock;
 use coffre::crypto::{Token, TokenKind};
 use coffre::oauth::tokens;
@@ -121,10 +123,34 @@ fn main() {
         Some(("Authorization", format!("Bearer {last_token}"))),
     );
 
+    // A console session of the same key, as the cookie of a GET (issue 13:
+    // "as cheap as key authentication").
+    let key_entry = state
+        .auth
+        .index
+        .get(
+            Token::parse(TokenKind::ApiKey, &last_key)
+                .unwrap()
+                .lookup_id(),
+        )
+        .unwrap();
+    let session_id = state.sessions.open(&key_entry, state.clock.now_millis());
+    let session = request(
+        &data,
+        Some(("Cookie", format!("{COOKIE}={}", &*session_id))),
+    );
+
     let n = 200_000;
     let ok = common::time("valid key (Authorization: Bearer)", n, || {
         black_box(authenticate(black_box(&valid)).unwrap());
     });
+    let s = common::time("valid console session (cookie, GET)", n, || {
+        black_box(authenticate(black_box(&session)).unwrap());
+    });
+    println!(
+        "session verification relative to an API key: {:.2}x",
+        s / ok
+    );
     common::time("valid key (X-Api-Key)", n, || {
         black_box(authenticate(black_box(&valid_x)).unwrap());
     });

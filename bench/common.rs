@@ -24,8 +24,14 @@ pub struct Store {
 /// A fresh, initialised data dir with its database open. Keep `dir` bound:
 /// dropping it deletes the data dir under the open database.
 pub fn store() -> Store {
+    store_with(|_| {}, false)
+}
+
+/// `store`, with `configure` applied to its configuration, in memory (as
+/// `--dev`) when asked: for timings that the disk's flush would blur.
+pub fn store_with(configure: impl FnOnce(&mut Config), in_memory: bool) -> Store {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.path().join("data"),
         kdf: KdfParams {
             memory_kib: 256,
@@ -34,10 +40,14 @@ pub fn store() -> Store {
         },
         ..Config::default()
     };
+    configure(&mut config);
     let keys = Arc::new(datadir::initialize(&config).unwrap());
-    let db = Arc::new(
-        datadir::open_database(&config, &keys, Location::File(config.database_path())).unwrap(),
-    );
+    let location = if in_memory {
+        Location::memory()
+    } else {
+        Location::File(config.database_path())
+    };
+    let db = Arc::new(datadir::open_database(&config, &keys, location).unwrap());
     let state = AppState::new(
         db.clone(),
         keys.clone(),

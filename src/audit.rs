@@ -47,7 +47,7 @@ impl Actor {
         }
     }
 
-    fn guid_of(&self, kind: CredentialKind) -> Option<Guid> {
+    pub fn guid_of(&self, kind: CredentialKind) -> Option<Guid> {
         self.credential
             .and_then(|(k, guid)| (k == kind).then_some(guid))
     }

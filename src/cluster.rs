@@ -115,14 +115,29 @@ fn connect(state: &AppState, url: &str) -> Result<postgres::Client, crate::db::D
     Ok(session.into_client())
 }
 
-/// Loads both indexes again from the database.
+/// How many times a reload is read again when this process changed an
+/// index meanwhile; past that, the notification of that change brings
+/// another reload anyway.
+const RELOAD_ATTEMPTS: usize = 3;
+
+/// Loads both indexes again from the database, never undoing a change this
+/// process made to them after the read began (see `AuthIndex::refresh_from`).
 fn reload(state: &AppState) {
     let auth = state.auth.clone();
-    let now = state.clock.now_millis();
+    let clock = state.clock.clone();
     let result = state.db.read_blocking(move |conn| {
-        let fresh = AuthIndex::load(conn)?;
-        auth.index.refresh_from(fresh);
-        auth.tokens.load(conn, now)?;
+        for _ in 0..RELOAD_ATTEMPTS {
+            let seen = auth.index.changes();
+            if auth.index.refresh_from(AuthIndex::load(conn)?, seen) {
+                break;
+            }
+        }
+        for _ in 0..RELOAD_ATTEMPTS {
+            let seen = auth.tokens.changes();
+            if auth.tokens.reload(conn, clock.now_millis(), seen)? {
+                break;
+            }
+        }
         Ok::<_, AppError>(())
     });
     if let Err(e) = result {

@@ -88,8 +88,11 @@ pub struct ConfigLayer {
     pub kdf_parallelism: Option<u32>,
     pub scheduler: Option<bool>,
     pub reminder_days: Option<Vec<u32>>,
+    pub certificate_reminder_days: Option<Vec<u32>>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
+    pub session_idle_timeout_mins: Option<u64>,
+    pub session_lifetime_hours: Option<u64>,
     pub last_used_flush_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub body_memory_limit_mib: Option<u32>,
@@ -111,6 +114,7 @@ pub struct ConfigLayer {
     pub mail_max_attempts: Option<u32>,
     pub oauth_token_lifetime_secs: Option<u64>,
     pub oauth_tokens_per_client: Option<u32>,
+    pub secret_versions_kept: Option<u32>,
     pub public_url: Option<String>,
     pub database_url: Option<RedactedText>,
     pub database_ca_file: Option<PathBuf>,
@@ -145,8 +149,11 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("kdf_parallelism", EnvKind::Int),
     ("scheduler", EnvKind::Bool),
     ("reminder_days", EnvKind::IntList),
+    ("certificate_reminder_days", EnvKind::IntList),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
+    ("session_idle_timeout_mins", EnvKind::Int),
+    ("session_lifetime_hours", EnvKind::Int),
     ("last_used_flush_secs", EnvKind::Int),
     ("body_timeout_secs", EnvKind::Int),
     ("body_memory_limit_mib", EnvKind::Int),
@@ -168,6 +175,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("mail_max_attempts", EnvKind::Int),
     ("oauth_token_lifetime_secs", EnvKind::Int),
     ("oauth_tokens_per_client", EnvKind::Int),
+    ("secret_versions_kept", EnvKind::Int),
     ("public_url", EnvKind::Text),
     ("database_url", EnvKind::Text),
     ("database_ca_file", EnvKind::Text),
@@ -201,8 +209,11 @@ impl ConfigLayer {
             kdf_parallelism,
             scheduler,
             reminder_days,
+            certificate_reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
+            session_idle_timeout_mins,
+            session_lifetime_hours,
             last_used_flush_secs,
             body_timeout_secs,
             body_memory_limit_mib,
@@ -224,6 +235,7 @@ impl ConfigLayer {
             mail_max_attempts,
             oauth_token_lifetime_secs,
             oauth_tokens_per_client,
+            secret_versions_kept,
             public_url,
             database_url,
             database_ca_file,
@@ -320,8 +332,14 @@ pub struct Config {
     pub kdf: KdfParams,
     pub scheduler: bool,
     pub reminder_days: Vec<u32>,
+    /// Days before a vault certificate's NotAfter its reminders go out.
+    pub certificate_reminder_days: Vec<u32>,
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
+    /// A console session unused this long ends.
+    pub session_idle_timeout_mins: u64,
+    /// A console session ends this long after sign-in, used or not.
+    pub session_lifetime_hours: u64,
     pub last_used_flush_secs: u64,
     /// A request body must arrive whole within this time (408 otherwise).
     pub body_timeout_secs: u64,
@@ -359,6 +377,8 @@ pub struct Config {
     pub oauth_token_lifetime_secs: u64,
     /// Live access tokens per OAuth client; past it the oldest give way.
     pub oauth_tokens_per_client: u32,
+    /// Previous values kept per vault item (0: none).
+    pub secret_versions_kept: u32,
     /// The server's base URL as clients reach it (the OAuth issuer); `None`:
     /// the scheme and `Host` of each request.
     pub public_url: Option<String>,
@@ -399,8 +419,11 @@ impl fmt::Debug for Config {
             .field("kdf", &self.kdf)
             .field("scheduler", &self.scheduler)
             .field("reminder_days", &self.reminder_days)
+            .field("certificate_reminder_days", &self.certificate_reminder_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
+            .field("session_idle_timeout_mins", &self.session_idle_timeout_mins)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
             .field("last_used_flush_secs", &self.last_used_flush_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("body_memory_limit_mib", &self.body_memory_limit_mib)
@@ -425,6 +448,7 @@ impl fmt::Debug for Config {
             .field("mail_max_attempts", &self.mail_max_attempts)
             .field("oauth_token_lifetime_secs", &self.oauth_token_lifetime_secs)
             .field("oauth_tokens_per_client", &self.oauth_tokens_per_client)
+            .field("secret_versions_kept", &self.secret_versions_kept)
             .field("public_url", &self.public_url)
             .field("database_url", &self.database_url)
             .field("database_ca_file", &self.database_ca_file)
@@ -452,8 +476,11 @@ impl Default for Config {
             kdf: KdfParams::DEFAULT,
             scheduler: true,
             reminder_days: vec![7, 1],
+            certificate_reminder_days: vec![30, 7, 1],
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
+            session_idle_timeout_mins: 30,
+            session_lifetime_hours: 12,
             last_used_flush_secs: 60,
             body_timeout_secs: 30,
             body_memory_limit_mib: 64,
@@ -478,6 +505,7 @@ impl Default for Config {
             mail_max_attempts: 12,
             oauth_token_lifetime_secs: 86_400,
             oauth_tokens_per_client: 1000,
+            secret_versions_kept: 10,
             public_url: None,
             database_url: None,
             database_ca_file: None,
@@ -582,10 +610,19 @@ impl Config {
             },
             scheduler: layer.scheduler.unwrap_or(d.scheduler),
             reminder_days: layer.reminder_days.unwrap_or(d.reminder_days),
+            certificate_reminder_days: layer
+                .certificate_reminder_days
+                .unwrap_or(d.certificate_reminder_days),
             auth_failure_limit: layer.auth_failure_limit.unwrap_or(d.auth_failure_limit),
             auth_failure_window_secs: layer
                 .auth_failure_window_secs
                 .unwrap_or(d.auth_failure_window_secs),
+            session_idle_timeout_mins: layer
+                .session_idle_timeout_mins
+                .unwrap_or(d.session_idle_timeout_mins),
+            session_lifetime_hours: layer
+                .session_lifetime_hours
+                .unwrap_or(d.session_lifetime_hours),
             last_used_flush_secs: layer.last_used_flush_secs.unwrap_or(d.last_used_flush_secs),
             body_timeout_secs: layer.body_timeout_secs.unwrap_or(d.body_timeout_secs),
             body_memory_limit_mib: layer
@@ -619,6 +656,7 @@ impl Config {
             oauth_tokens_per_client: layer
                 .oauth_tokens_per_client
                 .unwrap_or(d.oauth_tokens_per_client),
+            secret_versions_kept: layer.secret_versions_kept.unwrap_or(d.secret_versions_kept),
             public_url: layer
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
@@ -666,11 +704,39 @@ impl Config {
                  366 (use an empty list to turn reminders off)"
             ));
         }
+        if let Some(&d) = self
+            .certificate_reminder_days
+            .iter()
+            .find(|&&d| d == 0 || d > 3650)
+        {
+            return fail(format!(
+                "certificate_reminder_days contains {d}: each entry is a number of days before \
+                 a certificate's NotAfter, 1 to 3650 (an empty list keeps only the message at \
+                 expiry)"
+            ));
+        }
         if self.auth_failure_limit == 0 {
             return fail("auth_failure_limit must be at least 1".into());
         }
         if !(1..=86_400).contains(&self.auth_failure_window_secs) {
             return fail("auth_failure_window_secs must be between 1 and 86400".into());
+        }
+        if !(1..=1440).contains(&self.session_idle_timeout_mins) {
+            return fail(
+                "session_idle_timeout_mins must be between 1 and 1440 (a console session unused \
+                 that long ends)"
+                    .into(),
+            );
+        }
+        if !(1..=720).contains(&self.session_lifetime_hours) {
+            return fail("session_lifetime_hours must be between 1 and 720".into());
+        }
+        if self.session_idle_timeout_mins > self.session_lifetime_hours * 60 {
+            return fail(format!(
+                "session_idle_timeout_mins = {} is longer than session_lifetime_hours = {}: a \
+                 session would end at its lifetime first; shorten the idle timeout",
+                self.session_idle_timeout_mins, self.session_lifetime_hours
+            ));
         }
         if !(1..=3600).contains(&self.last_used_flush_secs) {
             return fail("last_used_flush_secs must be between 1 and 3600".into());
@@ -789,6 +855,11 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.oauth_tokens_per_client) {
             return fail("oauth_tokens_per_client must be between 1 and 100000".into());
+        }
+        if self.secret_versions_kept > 1000 {
+            return fail(
+                "secret_versions_kept must be between 0 (keep no previous values) and 1000".into(),
+            );
         }
         if let Some(url) = &self.public_url {
             validate_public_url(url).map_err(ConfigError)?;

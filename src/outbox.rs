@@ -20,6 +20,10 @@ pub enum MessageKind {
     KeyExpired,
     /// The API key or OAuth client expires in a few days.
     ExpiryReminder,
+    /// A vault item's certificate expires in a few days (one per recipient).
+    CertificateReminder,
+    /// A vault item's certificate has expired (one per recipient).
+    CertificateExpired,
 }
 
 impl MessageKind {
@@ -27,7 +31,20 @@ impl MessageKind {
         match self {
             MessageKind::KeyExpired => "KeyExpired",
             MessageKind::ExpiryReminder => "ExpiryReminder",
+            MessageKind::CertificateReminder => "CertificateReminder",
+            MessageKind::CertificateExpired => "CertificateExpired",
         }
+    }
+
+    fn parse(text: &str) -> Option<MessageKind> {
+        [
+            Self::KeyExpired,
+            Self::ExpiryReminder,
+            Self::CertificateReminder,
+            Self::CertificateExpired,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 
@@ -68,13 +85,16 @@ pub struct OutboxMessage {
     /// Plain text.
     pub body: String,
     pub kind: MessageKind,
-    /// The API key the message is about; null when it is about an OAuth client.
+    /// The API key the message is about; null when it is about an OAuth client or a certificate.
     #[schema(nullable)]
     pub api_key_guid: Option<Guid>,
-    /// The OAuth client the message is about; null when it is about an API key.
+    /// The OAuth client the message is about; null otherwise.
     #[serde(rename = "OAuthClientGuid")]
     #[schema(nullable)]
     pub oauth_client_guid: Option<Guid>,
+    /// The vault item whose certificate a certificate message is about; null otherwise.
+    #[schema(nullable)]
+    pub vault_item_guid: Option<Guid>,
     #[schema(format = DateTime)]
     pub created_at: String,
     pub status: MessageStatus,
@@ -96,7 +116,7 @@ pub struct OutboxMessage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only this kind: KeyExpired or ExpiryReminder.
+    /// Only this kind: KeyExpired, ExpiryReminder, CertificateReminder or CertificateExpired.
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,
@@ -136,14 +156,17 @@ impl OutboxQuery {
     pub fn filter(self) -> AppResult<Filter> {
         let kind = match self.kind.as_deref() {
             None => None,
-            Some("KeyExpired") => Some("KeyExpired"),
-            Some("ExpiryReminder") => Some("ExpiryReminder"),
-            Some(_) => {
-                return Err(AppError::new(
-                    ErrorCode::InvalidQuery,
-                    "Kind must be KeyExpired or ExpiryReminder.",
-                ));
-            }
+            Some(text) => Some(
+                MessageKind::parse(text)
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            "Kind must be KeyExpired, ExpiryReminder, CertificateReminder or \
+                             CertificateExpired.",
+                        )
+                    })?
+                    .as_str(),
+            ),
         };
         let status = match self.status.as_deref() {
             None => None,
@@ -173,14 +196,15 @@ impl From<OutboxRow> for OutboxMessage {
             to: r.to,
             subject: r.subject,
             body: r.body,
-            api_key_guid: (r.credential_kind == CredentialKind::ApiKey).then_some(r.api_key_guid),
-            oauth_client_guid: (r.credential_kind == CredentialKind::OAuthClient)
-                .then_some(r.api_key_guid),
-            kind: if r.kind == "KeyExpired" {
-                MessageKind::KeyExpired
-            } else {
-                MessageKind::ExpiryReminder
-            },
+            api_key_guid: r
+                .api_key_guid
+                .filter(|_| r.credential_kind == Some(CredentialKind::ApiKey)),
+            oauth_client_guid: r
+                .api_key_guid
+                .filter(|_| r.credential_kind == Some(CredentialKind::OAuthClient)),
+            vault_item_guid: r.vault_item_guid,
+            // The CHECK constraint allows only these.
+            kind: MessageKind::parse(&r.kind).unwrap_or(MessageKind::ExpiryReminder),
             created_at: rfc3339(r.created_at),
             status,
             attempts: r.attempts,

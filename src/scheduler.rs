@@ -95,19 +95,28 @@ impl Sweeper {
         }
         let started = std::time::Instant::now();
         let report = expiry::sweep(&state.db, now, &state.config.reminder_days).await?;
+        let certificates = crate::certificate_reminders::sweep(
+            &state.db,
+            now,
+            &state.config.certificate_reminder_days,
+        )
+        .await?;
         let purged = crate::oauth::tokens::purge_expired(state, now).await?;
         state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
-        if report.expired + report.reminded > 0 {
+        if report.expired + report.reminded + certificates.written() > 0 {
             state.outbox_written.notify_one();
         }
         log::info!(
             "expiry sweep at {}: {} key(s) expired, {} reminder(s) written, {} expired access \
-             token(s) deleted",
+             token(s) deleted, {} certificate reminder(s) and {} certificate expiry message(s) \
+             written",
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             report.expired,
             report.reminded,
-            purged
+            purged,
+            certificates.reminded,
+            certificates.expired
         );
         Ok(Some(report))
     }

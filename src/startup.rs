@@ -221,6 +221,7 @@ impl Application {
                     .wrap(from_fn(request_context))
                     .configure(|cfg| routes::configure(cfg, dev))
                     .configure(routes::openapi::configure)
+                    .configure(crate::console::configure)
                     .default_service(web::to(route_not_found))
             }
         };

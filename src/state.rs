@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::auth::rate_limit::FailureLimiter;
+use crate::auth::session::Sessions;
 use crate::auth::{AuthIndex, Authenticator};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// `--dev`: the database right after start, which a reset returns to.
     pub baseline: Arc<OnceLock<Snapshot>>,
     pub metrics: Arc<Metrics>,
+    /// The console's sessions (in memory: a restart signs everyone out).
+    pub sessions: Arc<Sessions>,
     /// Told when the sweep has written e-mails, so the sender wakes for them.
     pub outbox_written: Arc<tokio::sync::Notify>,
 }
@@ -53,6 +56,10 @@ impl AppState {
         let auth = Authenticator::new(Arc::new(index), limiter);
         let now = clock.now_millis();
         db.read_blocking(|conn| Ok::<_, AppError>(auth.tokens.load(conn, now)?))?;
+        let sessions = Arc::new(Sessions::new(
+            config.session_idle_timeout_mins,
+            config.session_lifetime_hours,
+        ));
         Ok(AppState {
             db,
             keys,
@@ -64,6 +71,7 @@ impl AppState {
             archives: Arc::default(),
             baseline: Arc::default(),
             metrics: Arc::default(),
+            sessions,
             outbox_written: Arc::default(),
         })
     }
@@ -78,8 +86,9 @@ impl AppState {
 
     /// Returns everything to the baseline (`POST /v4/Dev/Reset`): the
     /// database, the key and token indexes that follow it (and the
-    /// LastUsedAt values the key index held), the clock (real time again), the sweeper's memory and the
-    /// failed-authentication limiter. Then sweeps, as at start.
+    /// LastUsedAt values the key index held), the clock (real time again),
+    /// the sweeper's memory, the failed-authentication limiter and the
+    /// console's sessions. Then sweeps, as at start.
     pub async fn reset_to_baseline(&self) -> AppResult<()> {
         let snapshot = self.baseline.get().cloned().ok_or_else(|| {
             AppError::internal("no baseline to reset to: the server was not started with --dev")
@@ -102,6 +111,7 @@ impl AppState {
                     })
                     .await?;
                 self.auth.limiter.clear();
+                self.sessions.clear();
                 Ok::<_, AppError>(())
             })
             .await?;

@@ -14,6 +14,13 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An RFC 3339 instant as stored (`rfc3339`'s output), in ms; None if it is not one.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 pub fn parse_instant(field: &str, text: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod groups;
 pub mod oauth_clients;
 pub mod operators;
+pub mod sessions;
 
 use crate::db::DbError;
 use crate::error::{AppError, AppResult, ErrorCode};

@@ -263,8 +263,15 @@ pub fn update(w: &Work<'_>, guid: Guid, input: OperatorInput, partial: bool) -> 
             // (reactivating it does not bring them back).
             crate::oauth::tokens::forget_for_operator(w, row.id)?;
         }
-        let (index, id, active) = (w.state.auth.index.clone(), row.id, row.is_active);
-        w.after_commit(move || index.set_operator_active(id, active))?;
+        let (index, sessions) = (w.state.auth.index.clone(), w.state.sessions.clone());
+        let (id, active) = (row.id, row.is_active);
+        w.after_commit(move || {
+            index.set_operator_active(id, active);
+            // Its keys' console sessions end for good, not just while inactive.
+            if !active {
+                sessions.end_for_operator(id);
+            }
+        })?;
     }
     Ok(())
 }

@@ -143,6 +143,10 @@ pub struct AuthIndex {
     /// Bumped when the whole index is replaced (a dev reset), so that a
     /// LastUsedAt flush computed before cannot write into the new state.
     generation: AtomicU64,
+    /// Bumped by every change this process makes (under the maps' lock), so
+    /// that a reload read from the database before the change cannot undo
+    /// it (`refresh_from`).
+    changes: AtomicU64,
 }
 
 impl AuthIndex {
@@ -154,6 +158,7 @@ impl AuthIndex {
         Ok(AuthIndex {
             maps: RwLock::new(maps),
             generation: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
         })
     }
 
@@ -165,12 +170,23 @@ impl AuthIndex {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// What `refresh_from` compares: read it before loading `fresh`.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
     /// Takes every entry of `fresh` (loaded again because another node
     /// changed the database), keeping the LastUsedAt values this process
-    /// holds and has not written yet.
-    pub fn refresh_from(&self, fresh: AuthIndex) {
+    /// holds and has not written yet — unless this process changed the index
+    /// since `seen` (its `changes()` before `fresh` was read): `fresh` may
+    /// predate that change (a key revoked here would come back), so nothing
+    /// is taken and false says to load again.
+    pub fn refresh_from(&self, fresh: AuthIndex, seen: u64) -> bool {
         let maps = fresh.maps.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut current = self.write();
+        if self.changes() != seen {
+            return false;
+        }
         for entry in maps.by_id.values() {
             if let Some(old) = current.by_id.get(&entry.id) {
                 entry.touch(old.last_used.load(Ordering::Relaxed));
@@ -181,6 +197,7 @@ impl AuthIndex {
             }
         }
         *current = maps;
+        true
     }
 
     pub fn generation(&self) -> u64 {
@@ -217,22 +234,23 @@ impl AuthIndex {
             );
         }
         maps.insert(Arc::new(entry));
+        self.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn remove(&self, key_id: i64) {
-        self.write().remove(key_id);
+        let mut maps = self.write();
+        maps.remove(key_id);
+        self.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     /// An operator was (de)activated: every key acting as it follows.
     pub fn set_operator_active(&self, operator_id: i64, active: bool) {
-        for e in self
-            .read()
-            .by_id
-            .values()
-            .filter(|e| e.operator_id == operator_id)
-        {
+        let maps = self.read();
+        for e in maps.by_id.values().filter(|e| e.operator_id == operator_id) {
             e.operator_active.store(active, Ordering::Relaxed);
         }
+        // Still under the read lock: a reload cannot swap the maps in between.
+        self.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     /// LastUsedAt values newer than what the database holds.
@@ -283,5 +301,60 @@ impl AuthIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: i64, revoked: bool) -> KeyEntry {
+        KeyEntry {
+            id,
+            guid: Guid::new_random(),
+            kind: CredentialKind::ApiKey,
+            client_id: None,
+            lookup_id: format!("lookup{id}"),
+            secret_hash: [7; 32],
+            revoked,
+            expires_at: None,
+            permissions: PermissionSet::all(),
+            operator_id: 40 + id,
+            operator_active: AtomicBool::new(true),
+            contact_first_name: String::new(),
+            contact_last_name: String::new(),
+            last_used: AtomicI64::new(0),
+            last_used_stored: AtomicI64::new(0),
+        }
+    }
+
+    fn with(entries: Vec<KeyEntry>) -> AuthIndex {
+        let index = AuthIndex::default();
+        for e in entries {
+            index.upsert(e);
+        }
+        index
+    }
+
+    /// A reload read before this process revoked a key (or deactivated its
+    /// operator) must not bring it back; one read after is taken.
+    #[test]
+    fn a_reload_read_before_a_change_made_here_does_not_undo_it() {
+        let index = with(vec![entry(1, false)]);
+        let seen = index.changes();
+        let stale = with(vec![entry(1, false)]);
+        index.upsert(entry(1, true));
+        assert!(!index.refresh_from(stale, seen));
+        assert!(index.by_id(1).unwrap().revoked, "the revocation was undone");
+
+        let seen = index.changes();
+        let stale = with(vec![entry(1, true)]);
+        index.set_operator_active(41, false);
+        assert!(!index.refresh_from(stale, seen));
+        assert!(!index.by_id(1).unwrap().operator_active());
+
+        let seen = index.changes();
+        assert!(index.refresh_from(with(vec![entry(1, true), entry(2, false)]), seen));
+        assert!(index.by_id(2).is_some(), "another node's key");
     }
 }

@@ -285,7 +285,30 @@ fn failed(state: &AppState, address: IpAddr, instant: Instant) -> AppError {
     }
 }
 
+/// The caller of a request: by the key or token in its headers, or else by
+/// the console's session cookie (`auth::session`), or nobody (401).
 pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
+    let presented = presented_key(req);
+    if presented.is_none()
+        && let Some(cookie) = req.cookie(super::session::COOKIE)
+    {
+        return super::session::authenticate(req, cookie.value());
+    }
+    authenticate_presented(req, presented)
+}
+
+/// The caller presenting `key` as its API key outside the headers (the body
+/// of the console's sign-in): never an access token. Failures count toward
+/// the limiter, as in a header.
+pub fn authenticate_key(req: &HttpRequest, key: &str) -> AppResult<Principal> {
+    authenticate_presented(req, Some((key.to_string(), false)))
+}
+
+/// `presented`: the secret, and whether it came as `Authorization: Bearer`.
+fn authenticate_presented(
+    req: &HttpRequest,
+    presented: Option<(String, bool)>,
+) -> AppResult<Principal> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
@@ -294,7 +317,6 @@ pub fn authenticate(req: &HttpRequest) -> AppResult<Principal> {
     let address = client.ip;
     let instant = Instant::now();
 
-    let presented = presented_key(req);
     if let Some((text, true)) = &presented
         && text.starts_with(TokenKind::AccessToken.prefix())
     {

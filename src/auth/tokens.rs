@@ -8,6 +8,7 @@
 //! deleted, an operator deactivated).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::db::oauth_tokens::{self, TokenRow};
@@ -42,6 +43,9 @@ impl From<TokenRow> for TokenEntry {
 #[derive(Debug, Default)]
 pub struct TokenIndex {
     by_lookup: RwLock<HashMap<String, Arc<TokenEntry>>>,
+    /// Bumped by every change this process makes (under the lock): see
+    /// `reload`.
+    changes: AtomicU64,
 }
 
 impl TokenIndex {
@@ -54,6 +58,29 @@ impl TokenIndex {
             map.insert(row.lookup_id.clone(), Arc::new(TokenEntry::from(row)));
         }
         Ok(())
+    }
+
+    /// What `reload` compares: read it before reading the database.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
+    /// `load` for a node hearing of another's change: takes the tokens
+    /// read from the database unless this process issued or revoked one
+    /// since `seen` (its `changes()` before the read), which they may
+    /// predate (a token revoked here would come back); false says to read
+    /// again.
+    pub fn reload(&self, conn: &Conn<'_>, now_ms: i64, seen: u64) -> DbResult<bool> {
+        let rows = oauth_tokens::live(conn, now_ms)?;
+        let mut map = self.write();
+        if self.changes() != seen {
+            return Ok(false);
+        }
+        map.clear();
+        for row in rows {
+            map.insert(row.lookup_id.clone(), Arc::new(TokenEntry::from(row)));
+        }
+        Ok(true)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<TokenEntry>>> {
@@ -69,8 +96,9 @@ impl TokenIndex {
     }
 
     pub fn insert(&self, entry: TokenEntry) {
-        self.write()
-            .insert(entry.lookup_id.clone(), Arc::new(entry));
+        let mut map = self.write();
+        map.insert(entry.lookup_id.clone(), Arc::new(entry));
+        self.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn remove(&self, lookup_ids: &[String]) {
@@ -81,6 +109,7 @@ impl TokenIndex {
         for id in lookup_ids {
             map.remove(id);
         }
+        self.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Forgets tokens expired at `now_ms` (the daily sweep); returns how many.

@@ -44,13 +44,25 @@ pub fn run(config: Config, now: Option<String>) -> Result<(), CliError> {
             );
         }
     });
+    let certificates = match &report {
+        Ok(_) => crate::certificate_reminders::sweep_blocking(
+            &db,
+            now,
+            &config.certificate_reminder_days,
+        ),
+        Err(_) => Ok(Default::default()),
+    };
     db.shutdown();
     let report = report?;
+    let certificates = certificates?;
     println!(
-        "coffre sweep at {}: {} key(s) expired, {} reminder(s) written",
+        "coffre sweep at {}: {} key(s) expired, {} reminder(s) written, {} certificate \
+         reminder(s) and {} certificate expiry message(s) written",
         now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report.expired,
-        report.reminded
+        report.reminded,
+        certificates.reminded,
+        certificates.expired
     );
     Ok(())
 }

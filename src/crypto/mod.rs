@@ -2,12 +2,13 @@
 //! through `SecretKey::expose`: the keyring (passphrase → Argon2id → KEK → data
 //! key), the keys HKDF derives from the data key, field sealing, and the format
 //! and hashing of the secrets coffre hands out (API keys, OAuth client secrets
-//! and access tokens).
+//! and access tokens, console session ids).
 
 pub mod kdf;
 pub mod keyring;
 pub mod seal;
 pub mod secret;
+pub mod session;
 pub mod token;
 
 pub use kdf::KdfParams;

@@ -18,6 +18,7 @@ pub const TABLES: &[&str] = &[
     "vault_items",
     "vault_item_secrets",
     "vault_item_usages",
+    "vault_item_versions",
     "history",
     "outbox",
     "oauth_tokens",
@@ -172,4 +173,25 @@ pub fn lock_writers(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::
         &[&super::writer::WRITE_LOCK],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A table left out of `TABLES` would be left behind by `migrate --to`.
+    #[test]
+    fn every_table_of_the_schema_is_copied() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        let tables: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut copied: Vec<&str> = super::TABLES.to_vec();
+        copied.sort_unstable();
+        assert_eq!(tables, copied);
+    }
 }

@@ -30,12 +30,15 @@ pub struct ItemRow {
     pub otp_hash_algorithm: Option<String>,
     pub otp_encoding: Option<String>,
     pub used_by: String,
+    /// When the certificate of a Certificate or CertificateArchive item
+    /// stops being valid (ms); None otherwise.
+    pub not_after: Option<i64>,
 }
 
 const SELECT_COLUMNS: &str = "SELECT i.id, i.guid, i.section_id, s.guid, i.item_type, i.name,
     i.notes, i.value, i.user_name, i.archive_issuer, i.archive_not_before, i.archive_not_after,
     i.file_name, i.file_size, i.otp_digits, i.otp_period, i.otp_hash_algorithm, i.otp_encoding,
-    i.used_by";
+    i.used_by, i.not_after";
 const FROM: &str = "FROM vault_items i JOIN vault_sections s ON s.id = i.section_id";
 
 fn from_row(r: &Row<'_>) -> DbResult<ItemRow> {
@@ -59,6 +62,7 @@ fn from_row(r: &Row<'_>) -> DbResult<ItemRow> {
         otp_hash_algorithm: r.get(16)?,
         otp_encoding: r.get(17)?,
         used_by: r.get(18)?,
+        not_after: r.get(19)?,
     })
 }
 
@@ -76,7 +80,7 @@ pub fn find_with_rights(
         )
     });
     conn.query_opt(&SQL, &[&guid, &operator_id], |r| {
-        Ok((from_row(r)?, SectionRights::from_level(r.get(19)?)))
+        Ok((from_row(r)?, SectionRights::from_level(r.get(20)?)))
     })
 }
 
@@ -119,11 +123,12 @@ pub struct ItemColumns<'a> {
     pub otp_period: Option<i64>,
     pub otp_hash_algorithm: Option<&'a str>,
     pub otp_encoding: Option<&'a str>,
+    pub not_after: Option<i64>,
 }
 
 impl ItemColumns<'_> {
     /// In the order `insert` and `update` bind them (from their fifth/second placeholder on).
-    fn params(&self) -> [&dyn super::Param; 13] {
+    fn params(&self) -> [&dyn super::Param; 14] {
         [
             &self.name,
             &self.notes,
@@ -138,6 +143,7 @@ impl ItemColumns<'_> {
             &self.otp_period,
             &self.otp_hash_algorithm,
             &self.otp_encoding,
+            &self.not_after,
         ]
     }
 }
@@ -153,8 +159,8 @@ pub fn insert(
     conn.query_one(
         "INSERT INTO vault_items (guid, section_id, item_type, name, notes, value, user_name,
             archive_issuer, archive_not_before, archive_not_after, file_name, file_size, otp_digits,
-            otp_period, otp_hash_algorithm, otp_encoding, used_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, '-', ?17, ?17)
+            otp_period, otp_hash_algorithm, otp_encoding, not_after, used_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, '-', ?18, ?18)
          RETURNING id",
         &[&[&guid as &dyn super::Param, &section_id, &item_type][..], &c.params(), &[&now_ms]].concat(),
         |r| r.get(0),
@@ -166,7 +172,7 @@ pub fn update(conn: &Conn<'_>, id: i64, c: &ItemColumns<'_>, now_ms: i64) -> DbR
         "UPDATE vault_items SET name = ?2, notes = ?3, value = ?4, user_name = ?5, archive_issuer = ?6,
             archive_not_before = ?7, archive_not_after = ?8, file_name = ?9, file_size = ?10,
             otp_digits = ?11, otp_period = ?12, otp_hash_algorithm = ?13, otp_encoding = ?14,
-            updated_at = ?15
+            not_after = ?15, updated_at = ?16
          WHERE id = ?1",
         &[&[&id as &dyn super::Param][..], &c.params(), &[&now_ms]].concat(),
     )?;
@@ -192,6 +198,14 @@ pub fn put_secret(conn: &Conn<'_>, item_id: i64, field: &str, sealed: &[u8]) -> 
         "INSERT INTO vault_item_secrets (item_id, field, sealed) VALUES (?1, ?2, ?3)
          ON CONFLICT (item_id, field) DO UPDATE SET sealed = excluded.sealed",
         &[&item_id, &field, &sealed],
+    )?;
+    Ok(())
+}
+
+pub fn delete_secret(conn: &Conn<'_>, item_id: i64, field: &str) -> DbResult<()> {
+    conn.execute(
+        "DELETE FROM vault_item_secrets WHERE item_id = ?1 AND field = ?2",
+        &[&item_id, &field],
     )?;
     Ok(())
 }
@@ -249,4 +263,95 @@ pub fn set_used_by(conn: &Conn<'_>, item_id: i64, used_by: &str) -> DbResult<()>
         &[&item_id, &used_by],
     )?;
     Ok(())
+}
+
+/// A certificate item near or past its NotAfter, and one operator to remind
+/// (None when no active operator holds ChangeVaultSection on its section).
+#[derive(Debug, Clone)]
+pub struct ExpiringRow {
+    pub item_id: i64,
+    pub guid: Guid,
+    pub name: String,
+    pub item_type: String,
+    pub not_after: i64,
+    pub section_guid: Guid,
+    pub section_name: String,
+    pub recipient: Option<Recipient>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub guid: Guid,
+    pub email: String,
+    pub full_name: String,
+}
+
+/// The next `limit` items (by id, after `after_id`) whose certificate
+/// expires at or before `horizon_ms`, each with every active operator
+/// holding ChangeVaultSection on its section, directly or through a group:
+/// one statement for a page of items and all their recipients.
+pub fn expiring_with_recipients(
+    conn: &Conn<'_>,
+    after_id: i64,
+    horizon_ms: i64,
+    limit: i64,
+) -> DbResult<Vec<ExpiringRow>> {
+    conn.query_all(
+        "WITH page AS (
+             SELECT id, guid, name, item_type, not_after, section_id FROM vault_items
+             WHERE not_after IS NOT NULL AND not_after <= ?2 AND id > ?1
+             ORDER BY id LIMIT ?3),
+         changers AS (
+             SELECT a.section_id, a.operator_id FROM section_authorizations a
+             WHERE a.kind = 'ChangeVaultSection' AND a.operator_id IS NOT NULL
+               AND a.section_id IN (SELECT section_id FROM page)
+             UNION
+             SELECT a.section_id, m.operator_id FROM section_authorizations a
+             JOIN group_members m ON m.group_id = a.group_id
+             WHERE a.kind = 'ChangeVaultSection' AND a.section_id IN (SELECT section_id FROM page))
+         SELECT p.id, p.guid, p.name, p.item_type, p.not_after, s.guid, s.name,
+                o.guid, o.email, o.full_name
+         FROM page p JOIN vault_sections s ON s.id = p.section_id
+         LEFT JOIN (changers c JOIN operators o ON o.id = c.operator_id AND o.is_active = 1)
+                ON c.section_id = p.section_id
+         ORDER BY p.id, o.id",
+        &[&after_id, &horizon_ms, &limit],
+        |r| {
+            let recipient = match r.get::<Option<Guid>>(7)? {
+                Some(guid) => Some(Recipient {
+                    guid,
+                    email: r.get(8)?,
+                    full_name: r.get(9)?,
+                }),
+                None => None,
+            };
+            Ok(ExpiringRow {
+                item_id: r.get(0)?,
+                guid: r.get(1)?,
+                name: r.get(2)?,
+                item_type: r.get(3)?,
+                not_after: r.get(4)?,
+                section_guid: r.get(5)?,
+                section_name: r.get(6)?,
+                recipient,
+            })
+        },
+    )
+}
+
+/// Every visible Certificate or CertificateArchive item whose certificate
+/// expires before `before_ms` (expired ones included), soonest first.
+pub fn expiring_visible(
+    conn: &Conn<'_>,
+    operator_id: i64,
+    before_ms: i64,
+) -> DbResult<Vec<ItemRow>> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{SELECT_COLUMNS} {FROM} WHERE i.not_after IS NOT NULL AND i.not_after < ?2
+               AND i.section_id IN {} ORDER BY i.not_after, i.id",
+            visible_sections_sql("?1")
+        )
+    });
+    conn.query_all(&SQL, &[&operator_id, &before_ms], from_row)
 }

@@ -13,15 +13,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_history_client_address.sql"),
     include_str!("../../migrations/0003_outbox_delivery.sql"),
     include_str!("../../migrations/0004_oauth_clients.sql"),
+    CERTIFICATES_AND_VERSIONS,
 ];
 
-/// Version N means the same tables and constraints as `MIGRATIONS[N - 1]`.
+const CERTIFICATES_AND_VERSIONS: &str =
+    include_str!("../../migrations/0006_certificates_and_versions.sql");
+
+/// Version N means the same tables and constraints as `MIGRATIONS[N - 1]`
+/// (each file named as the SQLite one it mirrors).
 const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_history_client_address.sql"),
     include_str!("../../migrations/postgres/0003_outbox_delivery.sql"),
     include_str!("../../migrations/postgres/0004_oauth_clients.sql"),
+    POSTGRES_CERTIFICATES_AND_VERSIONS,
 ];
+
+const POSTGRES_CERTIFICATES_AND_VERSIONS: &str =
+    include_str!("../../migrations/postgres/0006_certificates_and_versions.sql");
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -79,6 +88,9 @@ pub fn migrate_postgres(client: &mut postgres::Client) -> Result<i64, MigrateErr
     }
     for sql in POSTGRES_MIGRATIONS.iter().skip(from as usize) {
         tx.batch_execute(sql).map_err(pg)?;
+        if *sql == POSTGRES_CERTIFICATES_AND_VERSIONS {
+            postgres_certificate_not_after(&mut tx).map_err(pg)?;
+        }
     }
     tx.execute("UPDATE coffre_schema SET version = $1", &[&SCHEMA_VERSION])
         .map_err(pg)?;
@@ -99,10 +111,49 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, MigrateError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if *sql == CERTIFICATES_AND_VERSIONS {
+            certificate_not_after(&tx)?;
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
     Ok(from)
+}
+
+/// The step of `CERTIFICATES_AND_VERSIONS` that SQL cannot do: the expiry
+/// of each Certificate item stored before, read from its text as a write
+/// reads it (`crate::x509`).
+fn certificate_not_after(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let mut select =
+        tx.prepare("SELECT id, value FROM vault_items WHERE item_type = 'Certificate'")?;
+    let mut update = tx.prepare("UPDATE vault_items SET not_after = ?2 WHERE id = ?1")?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let value: String = row.get(1)?;
+        if let Some(not_after) = crate::x509::text_not_after(&value) {
+            update.execute(rusqlite::params![id, not_after])?;
+        }
+    }
+    Ok(())
+}
+
+/// `certificate_not_after` on PostgreSQL.
+fn postgres_certificate_not_after(
+    tx: &mut postgres::Transaction<'_>,
+) -> Result<(), postgres::Error> {
+    let rows = tx.query(
+        "SELECT id, value FROM vault_items WHERE item_type = 'Certificate'",
+        &[],
+    )?;
+    let update = tx.prepare("UPDATE vault_items SET not_after = $2 WHERE id = $1")?;
+    for row in rows {
+        let (id, value): (i64, String) = (row.get(0), row.get(1));
+        if let Some(not_after) = crate::x509::text_not_after(&value) {
+            tx.execute(&update, &[&id, &not_after])?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -188,6 +239,86 @@ mod tests {
         assert!(insert("OAuthClient", "").is_err());
         assert!(insert("ApiKey", "coffreci_x").is_err());
         insert("OAuthClient", "coffreci_x").unwrap();
+    }
+
+    #[test]
+    fn certificates_get_their_not_after_and_outbox_rows_survive_the_rebuild() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| *m == CERTIFICATES_AND_VERSIONS)
+            .unwrap();
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        let pem = include_str!("../../tests/fixtures/expiring-20300601.pem");
+        conn.execute_batch(
+            "INSERT INTO vault_sections (guid, name, created_at) VALUES ('S', 's', 1);
+             INSERT INTO vault_items (guid, section_id, item_type, name, archive_not_after,
+                                      created_at, updated_at)
+               VALUES ('A', 1, 'CertificateArchive', 'a', '2100-01-01T00:00:00.000Z', 1, 7);
+             INSERT INTO vault_items (guid, section_id, item_type, name, value, created_at, updated_at)
+               VALUES ('N', 1, 'Certificate', 'n', 'ssh-ed25519 AAAA x', 1, 8);
+             INSERT INTO outbox (guid, kind, api_key_guid, expires_at, to_address, subject, body,
+                                 created_at, credential_kind)
+               VALUES ('M', 'ExpiryReminder', 'K', 5, 'o@e.com', 's', 'b', 1, 'OAuthClient');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO vault_items (guid, section_id, item_type, name, value, created_at, updated_at)
+             VALUES ('C', 1, 'Certificate', 'c', ?1, 1, 9)",
+            [pem],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let not_after = |guid: &str| -> Option<i64> {
+            conn.query_row(
+                "SELECT not_after FROM vault_items WHERE guid = ?1",
+                [guid],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(not_after("A"), Some(4_102_444_800_000));
+        assert_eq!(not_after("C"), Some(1_906_502_400_000));
+        assert_eq!(not_after("N"), None);
+        let row: (String, String, i64, String) = conn
+            .query_row(
+                "SELECT kind, api_key_guid, expires_at, credential_kind FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            ("ExpiryReminder".into(), "K".into(), 5, "OAuthClient".into())
+        );
+        // Every stored item's values are its version 1, dated by its last update.
+        let versions: Vec<(i64, i64)> = conn
+            .prepare("SELECT version, created_at FROM vault_item_versions ORDER BY created_at")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(versions, [(1, 7), (1, 8), (1, 9)]);
+        // A key message still needs its credential, and stays unique.
+        let duplicate = conn.execute(
+            "INSERT INTO outbox (guid, kind, api_key_guid, expires_at, to_address, subject, body,
+                                 created_at)
+             VALUES ('M2', 'ExpiryReminder', 'K', 5, 'o@e.com', 's', 'b', 1)",
+            [],
+        );
+        assert!(duplicate.is_err());
+        let neither = conn.execute(
+            "INSERT INTO outbox (guid, kind, expires_at, to_address, subject, body, created_at,
+                                 credential_kind)
+             VALUES ('M3', 'KeyExpired', 5, 'o@e.com', 's', 'b', 1, NULL)",
+            [],
+        );
+        assert!(neither.is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod copy;
 pub mod error;
 pub mod groups;
 pub mod history;
+pub mod item_versions;
 pub mod items;
 pub mod keyring;
 pub mod migrate;

@@ -1,6 +1,8 @@
 //! `outbox`: e-mails written in the same transaction as the change they
 //! announce. The UNIQUE (key, kind, expiry instant, days before) constraint
-//! makes every notice exactly once, whoever writes it and however often.
+//! makes every notice exactly once, whoever writes it and however often; a
+//! certificate reminder is unique on (item, kind, notAfter, days before,
+//! recipient) instead.
 //! Each message also carries its delivery state (`status`, `attempts`,
 //! `last_error`, `sent_at`, `message_id`, `next_attempt_at`), written by the
 //! SMTP sender (`mail::delivery`).
@@ -43,6 +45,48 @@ pub fn enqueue(conn: &Conn<'_>, m: &NewMessage<'_>, now_ms: i64) -> DbResult<boo
     Ok(written == 1)
 }
 
+/// A certificate reminder for one recipient.
+pub struct CertificateMessage<'a> {
+    pub kind: &'a str,
+    pub vault_item_guid: Guid,
+    pub not_after: i64,
+    pub days_before: u32,
+    pub recipient_operator_guid: Guid,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Writes the message unless this very notice to this recipient exists
+/// already; true if written.
+pub fn enqueue_certificate(
+    conn: &Conn<'_>,
+    m: &CertificateMessage<'_>,
+    now_ms: i64,
+) -> DbResult<bool> {
+    let written = conn.execute(
+        "INSERT INTO outbox (guid, kind, vault_item_guid, recipient_operator_guid, expires_at,
+                             days_before, to_address, subject, body, created_at, next_attempt_at,
+                             credential_kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, NULL)
+         ON CONFLICT (vault_item_guid, kind, expires_at, days_before, recipient_operator_guid)
+            WHERE vault_item_guid IS NOT NULL DO NOTHING",
+        &[
+            &Guid::new_random(),
+            &m.kind,
+            &m.vault_item_guid,
+            &m.recipient_operator_guid,
+            &m.not_after,
+            &m.days_before,
+            &m.to,
+            &m.subject,
+            &m.body,
+            &now_ms,
+        ],
+    )?;
+    Ok(written == 1)
+}
+
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: i64,
@@ -50,8 +94,11 @@ pub struct OutboxRow {
     pub to: String,
     pub subject: String,
     pub body: String,
-    pub api_key_guid: Guid,
-    pub credential_kind: CredentialKind,
+    /// The credential a key message is about (None for a certificate's).
+    pub api_key_guid: Option<Guid>,
+    pub credential_kind: Option<CredentialKind>,
+    /// The item a certificate reminder is about.
+    pub vault_item_guid: Option<Guid>,
     pub kind: String,
     pub created_at: i64,
     /// `Pending`, `Sent` or `Failed`.
@@ -67,12 +114,13 @@ pub struct OutboxRow {
 macro_rules! columns {
     () => {
         "id, guid, to_address, subject, body, api_key_guid, kind, created_at, \
-         status, attempts, last_error, sent_at, message_id, next_attempt_at, credential_kind"
+         status, attempts, last_error, sent_at, message_id, next_attempt_at, credential_kind, \
+         vault_item_guid"
     };
 }
 
 fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
-    let credential_kind: String = r.get(14)?;
+    let credential_kind: Option<String> = r.get(14)?;
     Ok(OutboxRow {
         id: r.get(0)?,
         guid: r.get(1)?,
@@ -88,8 +136,14 @@ fn from_row(r: &Row<'_>) -> DbResult<OutboxRow> {
         sent_at: r.get(11)?,
         message_id: r.get(12)?,
         next_attempt_at: r.get(13)?,
-        credential_kind: CredentialKind::parse(&credential_kind)
-            .ok_or_else(|| DbError::Corrupt(format!("credential kind {credential_kind:?}")))?,
+        credential_kind: match credential_kind {
+            None => None,
+            Some(kind) => Some(
+                CredentialKind::parse(&kind)
+                    .ok_or_else(|| DbError::Corrupt(format!("credential kind {kind:?}")))?,
+            ),
+        },
+        vault_item_guid: r.get(15)?,
     })
 }
 

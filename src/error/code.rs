@@ -90,12 +90,14 @@ error_codes! {
     OperatorDeactivated = 401: "The key's operator is deactivated",
     AccessTokenExpired = 401: "The OAuth access token has expired",
     OAuthClientInactive = 401: "The access token's OAuth client was revoked, regenerated, deleted or expired, or its operator deactivated",
+    SessionEnded = 401: "The console session ended (idle, lifetime, sign-out, or its key changed); sign in again",
     // 403: known caller, not allowed.
     MissingPermission = 403: "The key lacks the permission the endpoint needs",
     NotAdministrator = 403: "The key's operator is not in Administrators",
     ChangeVaultSectionRequired = 403: "The key's operator can view the section but not change it",
     PermissionNotHeld = 403: "The caller would act on a key or client holding permissions it lacks",
     SectionRightsNotHeld = 403: "The caller lacks section rights the key's or client's operator holds",
+    CrossOriginRequest = 403: "A change authenticated by the session cookie did not come from the server's own origin",
     // 404: nothing the caller may see.
     NotFound = 404: "Nothing exists at this path",
     RouteNotFound = 404: "There is no such endpoint",
@@ -108,6 +110,7 @@ error_codes! {
     VaultItemNotFound = 404: "No such item that the caller can view",
     AuthorizationNotFound = 404: "No such authorization on the section",
     UsageNotFound = 404: "No such usage on the item",
+    VaultItemVersionNotFound = 404: "No such kept version of the item",
     MethodNotAllowed = 405: "The path does not support this method (see Allow)",
     RequestTimeout = 408: "The request head did not arrive in time",
     BodyTimeout = 408: "The body did not arrive in time",

@@ -6,6 +6,7 @@ pub mod body;
 pub mod client;
 pub mod json;
 pub mod middleware;
+pub mod origin;
 pub mod query;
 pub mod rules;
 pub mod tls;

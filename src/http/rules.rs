@@ -17,6 +17,8 @@ use crate::types::Permission;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requires {
     None,
+    /// Any valid key or console session, with no permission or right besides.
+    Authenticated,
     Administrators,
     ViewVaultSection,
     ChangeVaultSection,
@@ -33,6 +35,7 @@ impl Requires {
     pub fn as_str(self) -> &'static str {
         match self {
             Requires::None => "none",
+            Requires::Authenticated => "authenticated",
             Requires::Administrators => "Administrators",
             Requires::ViewVaultSection => "ViewVaultSection",
             Requires::ChangeVaultSection => "ChangeVaultSection",
@@ -46,6 +49,10 @@ impl Requires {
     pub fn sentence(self) -> &'static str {
         match self {
             Requires::None => "No operator right is needed besides the permission.",
+            Requires::Authenticated => {
+                "Any valid API key (or console session) may call it; no permission or operator \
+                 right is needed."
+            }
             Requires::Administrators => {
                 "The key's operator must be a member of Administrators (403 NotAdministrator otherwise)."
             }

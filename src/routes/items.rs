@@ -1,23 +1,53 @@
 //! `/v4/VaultItem` (Uptrends vault API), plus Reveal, the current one-time
-//! code, usage and per-item history.
+//! code, usage, per-item history and secret versions.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::ApiJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::Guid;
-use crate::vault::items::{self, Mode, OtpCode, VaultItem, VaultItemInput};
+use crate::vault::items::{self, Mode, OtpCode, VaultItem, VaultItemInput, VaultItemVersion};
 use crate::vault::usage::{self, Usage, UsageCreated, UsageInput};
 use crate::work::Caller;
 
-#[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem",
-    responses((status = 200, description = "Every item of every section you can view, sensitive values empty", body = [VaultItem]), ReadErrors))]
-pub async fn list_items(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
+/// `GET /v4/VaultItem`'s filter (other parameters are ignored, as before).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemListQuery {
+    /// Only the Certificate and CertificateArchive items whose certificate
+    /// expires within this many days from now (0–3650; expired ones
+    /// included), soonest first.
+    #[serde(rename = "ExpiringWithinDays")]
+    #[param(rename = "ExpiringWithinDays", minimum = 0, maximum = 3650)]
+    pub expiring_within_days: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem", tag = "VaultItem", params(ItemListQuery),
+    responses((status = 200, description = "Every item of every section you can view, sensitive values empty; with ExpiringWithinDays, only the certificates expiring within that many days, soonest first", body = [VaultItem]), ReadErrors))]
+pub async fn list_items(
+    state: web::Data<AppState>,
+    caller: Principal,
+    query: web::Query<ItemListQuery>,
+) -> AppResult<HttpResponse> {
+    if let Some(days) = query.expiring_within_days {
+        if !(0..=3650).contains(&days) {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                "ExpiringWithinDays must be a whole number of days from 0 to 3650.",
+            ));
+        }
+        let list = state
+            .read(caller.into(), move |w| items::expiring(w, days))
+            .await?;
+        return Ok(HttpResponse::Ok().json(list));
+    }
     // Streamed: a bounded channel of chunks between the database thread and
     // the socket, so 10,000 items never sit in memory as one body per client.
     let (chunks, mut body) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
@@ -285,6 +315,58 @@ pub async fn remove_usage(
     let usage_guid = Guid::from_path("UsageGuid", &path.1)?;
     state
         .write(caller.into(), move |w| usage::remove(w, guid, usage_guid))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/Versions", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID")),
+    responses((status = 200, description = "The item's previous values kept (`secret_versions_kept`), newest first: number, when and by whom they were written; never the values", body = [VaultItemVersion]), ReadErrors))]
+pub async fn list_versions(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let guid = Guid::from_path("VaultItemGuid", &path)?;
+    Ok(HttpResponse::Ok().json(
+        state
+            .read(caller.into(), move |w| items::list_versions(w, guid))
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v4/VaultItem/{VaultItemGuid}/Versions/{Version}/Reveal", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID"), ("Version" = i64, Path, description = "A kept version's number")),
+    responses((status = 200, description = "The item with that version's sensitive values, as Reveal shows them (recorded in history)", body = VaultItem), ReadErrors))]
+pub async fn reveal_version(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (guid, version) = path.into_inner();
+    let guid = Guid::from_path("VaultItemGuid", &guid)?;
+    let item = state
+        .write(caller.into(), move |w| {
+            items::reveal_version(w, guid, &version)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+#[utoipa::path(post, path = "/v4/VaultItem/{VaultItemGuid}/Versions/{Version}/Restore", tag = "VaultItem",
+    params(("VaultItemGuid" = Guid, Path, description = "The item's GUID"), ("Version" = i64, Path, description = "A kept version's number")),
+    responses((status = 204, description = "That version's values are current again, as a new version; the values they replaced are kept in turn (recorded in history)"), WriteErrors))]
+pub async fn restore_version(
+    state: web::Data<AppState>,
+    caller: Principal,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (guid, version) = path.into_inner();
+    let guid = Guid::from_path("VaultItemGuid", &guid)?;
+    state
+        .write(caller.into(), move |w| {
+            items::restore_version(w, guid, &version)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

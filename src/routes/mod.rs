@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod operators;
 pub mod outbox;
 pub mod sections;
+pub mod session;
 
 use std::sync::OnceLock;
 
@@ -82,6 +83,11 @@ api! {
     oauth::revoke                       => none, None;
     oauth::metadata                     => none, None;
 
+    // The web console's sign-in: public, checking the key itself.
+    session::sign_in                    => none, None;
+    session::current_session            => none, Authenticated;
+    session::sign_out                   => none, None;
+
     items::list_items                   => ITEM_READ, Filtered;
     items::get_item                     => ITEM_READ, ViewVaultSection;
     items::create_item                  => ITEM_CREATE, ChangeVaultSection, large;
@@ -91,6 +97,9 @@ api! {
     items::reveal_item                  => ITEM_REVEAL, ViewVaultSection;
     items::item_otp                     => ITEM_READ, ViewVaultSection;
     items::item_history                 => ITEM_READ, ViewVaultSection;
+    items::list_versions                => ITEM_READ, ViewVaultSection;
+    items::reveal_version               => ITEM_REVEAL, ViewVaultSection;
+    items::restore_version              => ITEM_UPDATE, ChangeVaultSection;
     items::list_usage                   => ITEM_READ, ViewVaultSection;
     items::add_usage                    => ITEM_USE, ViewVaultSection;
     items::remove_usage                 => ITEM_USE, ViewVaultSection;
@@ -256,7 +265,11 @@ fn family_of(path: &str) -> Option<String> {
 }
 
 /// A resource whose unsupported methods get a JSON 405 listing the allowed ones.
-fn resource(path: String, allowed: String, pattern: &'static str) -> actix_web::Resource {
+pub(crate) fn resource(
+    path: String,
+    allowed: String,
+    pattern: &'static str,
+) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| {
         let allowed = allowed.clone();
         req.extensions_mut().insert(RoutePattern(pattern));

@@ -101,6 +101,7 @@ fn security_of(permission: Option<crate::types::Permission>) -> Vec<SecurityRequ
         (name = "OperatorGroup", description = "Operator groups and their members (account administration)"),
         (name = "History", description = "Who changed what, and when"),
         (name = "Outbox", description = "E-mails written by coffre (key expiry)"),
+        (name = "Session", description = "The web console's sign-in: an API key exchanged once for a session cookie"),
         (name = "Dev", description = "The dev clock: only with --dev"),
         (name = "Health", description = "Liveness"),
     )

@@ -78,7 +78,7 @@ pub fn inspect(der: &[u8], password: &str) -> Result<ArchiveInfo, AppError> {
                 .timestamp()
                 .saturating_mul(1000),
         ),
-        not_after: time::rfc3339(chosen.validity().not_after.timestamp().saturating_mul(1000)),
+        not_after: time::rfc3339(crate::x509::not_after_ms(chosen)),
     })
 }
 

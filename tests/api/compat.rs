@@ -62,9 +62,10 @@ struct VaultItem {
     CertificateArchive: Option<CertificateArchive>,
     FileInfo: Option<FileInfo>,
     OneTimePasswordInfo: Option<OneTimePasswordInfo>,
-    // coffre's extensions (SPEC §5).
+    // coffre's extensions (SPEC §5; NotAfter: issue 15).
     VaultItemUsedBy: String,
     IsSensitive: bool,
+    NotAfter: Option<String>,
 }
 
 /// The model types `NotBefore`/`NotAfter` as `object` (how its generator

@@ -218,9 +218,9 @@ async fn the_failed_auth_limit_counts_each_forwarded_client_and_never_refuses_a_
 }
 
 /// A real nginx, started by the test on loopback, in front of coffre.
-struct Nginx {
+pub(crate) struct Nginx {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -239,14 +239,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn nginx_binary() -> Option<String> {
+pub(crate) fn nginx_binary() -> Option<String> {
     ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .iter()
         .find(|p| std::path::Path::new(p).exists())
         .map(|p| p.to_string())
 }
 
-fn start_nginx(binary: &str, upstream: &str) -> Nginx {
+pub(crate) fn start_nginx(binary: &str, upstream: &str) -> Nginx {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path().display();
@@ -256,7 +256,7 @@ fn start_nginx(binary: &str, upstream: &str) -> Nginx {
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
          server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass {upstream};\n\
-         proxy_set_header Host $host;\n\
+         proxy_set_header Host $http_host;\n\
          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
          proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n  }}\n}}\n"
     );

@@ -195,6 +195,18 @@ impl Https {
         key: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> Result<Reply, String> {
+        self.send_with(method, path, key, body, &[]).await
+    }
+
+    /// `send`, with more headers (a cookie, an Origin).
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, String> {
         let h2 = matches!(self.sender, Sender::H2(_));
         let uri = if h2 {
             format!("https://{}{path}", self.authority)
@@ -207,6 +219,9 @@ impl Https {
         }
         if let Some(key) = key {
             req = req.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let bytes = match body {
             Some(b) => {

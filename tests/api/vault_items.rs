@@ -44,7 +44,7 @@ async fn a_credential_set_keeps_its_password_sealed_and_out_of_every_read() {
         "VaultItemType": "CredentialSet", "IsSensitive": true, "Notes": "This is not a real account",
         "UserName": "test@acme.com", "Password": "",
         "CertificateArchive": null, "FileInfo": null, "OneTimePasswordInfo": null,
-        "VaultItemUsedBy": "-"
+        "VaultItemUsedBy": "-", "NotAfter": null
     });
     assert_eq!(res.body, expected);
     assert_eq!(

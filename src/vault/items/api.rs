@@ -73,6 +73,12 @@ pub struct VaultItem {
     pub one_time_password_info: Option<OneTimePasswordInfo>,
     /// `"-"`, or counts by consumer type such as `"2 monitors, 1 integration"`.
     pub vault_item_used_by: String,
+    /// When the item's certificate stops being valid (RFC 3339): for
+    /// `Certificate` items whose text holds one (the earliest of a chain) and
+    /// `CertificateArchive` items (its `NotAfter`); null otherwise. Expiry
+    /// reminders go out before it (`certificate_reminder_days`).
+    #[schema(required = true, format = DateTime)]
+    pub not_after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -177,6 +183,9 @@ pub struct VaultItemInput {
     /// Read-only; ignored.
     #[schema(nullable)]
     pub vault_item_used_by: Option<String>,
+    /// Read-only (from the certificate); ignored.
+    #[schema(schema_with = ignored_schema, required = false)]
+    pub not_after: Ignored,
 }
 
 /// An item as every ordinary read returns it: sensitive values are `""`.
@@ -196,6 +205,7 @@ pub fn to_api(item: &Item) -> VaultItem {
         file_info: None,
         one_time_password_info: None,
         vault_item_used_by: item.used_by.clone(),
+        not_after: item.not_after.map(crate::time::rfc3339),
     };
     match &item.body {
         ItemBody::CredentialSet { user_name } => out.user_name = user_name.clone(),
@@ -253,6 +263,8 @@ impl VaultItem {
             file_info,
             one_time_password_info,
             vault_item_used_by,
+            // Derived from Value or CertificateArchive, which the hash covers.
+            not_after: _,
         } = self;
         let mut h = StateHash::new("VaultItem")
             .text(&vault_item_guid.to_text())

@@ -398,6 +398,7 @@ mod tests {
             name: "stored name".into(),
             notes: "stored notes".into(),
             used_by: "-".into(),
+            not_after: None,
             body,
         }
     }

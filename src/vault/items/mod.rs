@@ -7,7 +7,8 @@
 //! - `merge`: how POST, PUT and PATCH change an item, per type (pure);
 //! - `archive`: certificate archives, opened before the write;
 //! - `notes`: Notes at rest (sealed on PostgreSQL);
-//! - `ops`: the operations.
+//! - `ops`: the operations;
+//! - `versions`: the previous values each item keeps.
 
 mod api;
 mod archive;
@@ -15,6 +16,7 @@ mod merge;
 mod model;
 pub mod notes;
 mod ops;
+mod versions;
 
 pub use api::{
     CertificateArchive, CertificateArchiveInput, FileInfo, FileInfoInput, OneTimePasswordInfo,
@@ -24,6 +26,10 @@ pub use archive::{ArchiveToCheck, CheckedArchive, archive_to_check, new_archive_
 pub use merge::{MAX_FILE_BYTES, Mode};
 pub use model::{Item, ItemBody, Secret, VaultItemType, columns};
 pub use ops::{
-    create, create_with_guid, current_code, delete, get, history, reveal, stream_list, update,
-    visible,
+    create, create_with_guid, current_code, delete, expiring, get, history, reveal, stream_list,
+    update, visible,
+};
+pub use versions::{
+    VaultItemVersion, VersionAuthor, list as list_versions, restore as restore_version,
+    reveal as reveal_version,
 };

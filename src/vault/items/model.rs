@@ -68,6 +68,29 @@ impl Secret {
             Secret::OtpSecret => "otp_secret",
         }
     }
+
+    pub fn from_field(field: &str) -> Option<Secret> {
+        [
+            Secret::Password,
+            Secret::ArchiveData,
+            Secret::ArchivePassword,
+            Secret::FileData,
+            Secret::OtpSecret,
+        ]
+        .into_iter()
+        .find(|s| s.field() == field)
+    }
+
+    /// The sensitive values an item of type `t` holds.
+    pub fn of(t: VaultItemType) -> &'static [Secret] {
+        match t {
+            VaultItemType::CredentialSet => &[Secret::Password],
+            VaultItemType::Certificate => &[],
+            VaultItemType::CertificateArchive => &[Secret::ArchiveData, Secret::ArchivePassword],
+            VaultItemType::File => &[Secret::FileData],
+            VaultItemType::OneTimePassword => &[Secret::OtpSecret],
+        }
+    }
 }
 
 /// What an item holds besides its name and notes: one variant per type.
@@ -140,6 +163,9 @@ pub struct Item {
     /// `"-"`, or counts by consumer type such as `"2 monitors, 1 integration"`.
     pub used_by: String,
     pub body: ItemBody,
+    /// When its certificate stops being valid (ms): Certificate items whose
+    /// text holds one, and CertificateArchive items.
+    pub not_after: Option<i64>,
 }
 
 impl Item {
@@ -194,6 +220,7 @@ impl TryFrom<ItemRow> for Item {
             notes: r.notes,
             used_by: r.used_by,
             body,
+            not_after: r.not_after,
         })
     }
 }
@@ -214,10 +241,14 @@ pub fn columns<'a>(name: &'a str, notes: &'a str, body: &'a ItemBody) -> ItemCol
         otp_period: None,
         otp_hash_algorithm: None,
         otp_encoding: None,
+        not_after: None,
     };
     match body {
         ItemBody::CredentialSet { user_name } => c.user_name = user_name,
-        ItemBody::Certificate { value } => c.value = value,
+        ItemBody::Certificate { value } => {
+            c.value = value;
+            c.not_after = crate::x509::text_not_after(value);
+        }
         ItemBody::CertificateArchive {
             issuer,
             not_before,
@@ -226,6 +257,7 @@ pub fn columns<'a>(name: &'a str, notes: &'a str, body: &'a ItemBody) -> ItemCol
             c.archive_issuer = issuer;
             c.archive_not_before = not_before;
             c.archive_not_after = not_after;
+            c.not_after = crate::time::parse_rfc3339_ms(not_after);
         }
         ItemBody::File { name, size } => {
             c.file_name = name;
@@ -266,6 +298,7 @@ mod tests {
             otp_hash_algorithm: None,
             otp_encoding: None,
             used_by: "-".into(),
+            not_after: None,
         }
     }
 

@@ -8,6 +8,7 @@ use super::archive::CheckedArchive;
 use super::merge::{Merged, Mode, fixed_type, merge};
 use super::model::{Item, ItemBody, Secret, columns};
 use super::notes;
+use super::versions;
 use crate::audit::Change;
 use crate::crypto::SealContext;
 use crate::db::items::{self as repo, ItemRow};
@@ -46,7 +47,16 @@ fn read_secret(w: &Work<'_>, item: &Item, secret: Secret) -> AppResult<Option<Ze
 }
 
 fn write_secrets(w: &Work<'_>, item_id: i64, guid: Guid, merged: &Merged) -> AppResult<()> {
-    for (secret, plain) in &merged.secrets {
+    write_secret_values(w, item_id, guid, &merged.secrets)
+}
+
+pub(super) fn write_secret_values(
+    w: &Work<'_>,
+    item_id: i64,
+    guid: Guid,
+    secrets: &[(Secret, Zeroizing<Vec<u8>>)],
+) -> AppResult<()> {
+    for (secret, plain) in secrets {
         let blob = w
             .state
             .keys
@@ -71,7 +81,7 @@ pub fn visible(w: &Work<'_>, guid: Guid) -> AppResult<(Item, SectionRights)> {
     }
 }
 
-fn changeable(w: &Work<'_>, guid: Guid, what: &str) -> AppResult<Item> {
+pub(super) fn changeable(w: &Work<'_>, guid: Guid, what: &str) -> AppResult<Item> {
     let (item, rights) = visible(w, guid)?;
     if !rights.change {
         return Err(change_needed(what));
@@ -121,6 +131,16 @@ pub fn stream_list(
     Ok(())
 }
 
+/// The visible Certificate and CertificateArchive items whose certificate
+/// expires within `days` days from now (expired ones included), soonest first.
+pub fn expiring(w: &Work<'_>, days: i64) -> AppResult<Vec<VaultItem>> {
+    let before = w.now_ms().saturating_add(days.saturating_mul(86_400_000));
+    repo::expiring_visible(w.conn, w.operator_id()?, before)?
+        .into_iter()
+        .map(|row| Ok(to_api(&item(w, row)?)))
+        .collect()
+}
+
 pub fn create(
     w: &Work<'_>,
     input: VaultItemInput,
@@ -154,19 +174,12 @@ pub fn create_with_guid(
         return Err(change_needed("adding items"));
     }
     let merged = merge(Mode::Create, t, None, input, archive)?;
-    let id = repo::insert(
-        w.conn,
-        guid,
-        section.id,
-        t.as_str(),
-        &columns(
-            &merged.name,
-            &notes::to_stored(w, guid, &merged.notes),
-            &merged.body,
-        ),
-        w.now_ms(),
-    )?;
+    let stored_notes = notes::to_stored(w, guid, &merged.notes);
+    let stored = columns(&merged.name, &stored_notes, &merged.body);
+    let not_after = stored.not_after;
+    let id = repo::insert(w.conn, guid, section.id, t.as_str(), &stored, w.now_ms())?;
     write_secrets(w, id, guid, &merged)?;
+    versions::created(w, id)?;
     w.record(
         Change::new(
             "VaultItem",
@@ -185,6 +198,7 @@ pub fn create_with_guid(
         notes: merged.notes,
         used_by: "-".into(),
         body: merged.body,
+        not_after,
     }))
 }
 
@@ -211,6 +225,7 @@ pub fn update(
         ),
         w.now_ms(),
     )?;
+    versions::before_write(w, &current, &merged.secrets)?;
     write_secrets(w, current.id, guid, &merged)?;
     let action = if mode == Mode::Patch {
         "Patched"
@@ -251,42 +266,49 @@ pub fn delete(w: &Work<'_>, guid: Guid) -> AppResult<()> {
 /// The item with its sensitive values: recorded in history.
 pub fn reveal(w: &Work<'_>, guid: Guid) -> AppResult<VaultItem> {
     let (item, _) = visible(w, guid)?;
-    let mut out = to_api(&item);
+    let out = reveal_values(&item, |secret| read_secret(w, &item, secret))?;
+    w.record(
+        Change::new("VaultItem", guid, "Revealed", String::new()).within(Some(item.section_guid)),
+    )?;
+    Ok(out)
+}
+
+/// The item as the API shows it with the sensitive values `value` gives.
+pub(super) fn reveal_values(
+    item: &Item,
+    read_secret: impl Fn(Secret) -> AppResult<Option<Zeroizing<Vec<u8>>>>,
+) -> AppResult<VaultItem> {
+    let mut out = to_api(item);
     let text = |b: Option<Zeroizing<Vec<u8>>>| {
         b.map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
     match &item.body {
-        ItemBody::CredentialSet { .. } => {
-            out.password = text(read_secret(w, &item, Secret::Password)?)
-        }
+        ItemBody::CredentialSet { .. } => out.password = text(read_secret(Secret::Password)?),
         ItemBody::Certificate { .. } => {}
         ItemBody::CertificateArchive { .. } => {
             if let Some(archive) = out.certificate_archive.as_mut() {
-                archive.password = text(read_secret(w, &item, Secret::ArchivePassword)?);
-                archive.archive_data = read_secret(w, &item, Secret::ArchiveData)?
+                archive.password = text(read_secret(Secret::ArchivePassword)?);
+                archive.archive_data = read_secret(Secret::ArchiveData)?
                     .map(|b| encoding::encode(&b))
                     .unwrap_or_default();
             }
         }
         ItemBody::File { .. } => {
             if let Some(info) = out.file_info.as_mut() {
-                info.data = read_secret(w, &item, Secret::FileData)?
+                info.data = read_secret(Secret::FileData)?
                     .map(|b| encoding::encode(&b))
                     .unwrap_or_default();
             }
         }
         ItemBody::OneTimePassword(settings) => {
             if let Some(info) = out.one_time_password_info.as_mut() {
-                info.secret = read_secret(w, &item, Secret::OtpSecret)?
+                info.secret = read_secret(Secret::OtpSecret)?
                     .map(|b| otp::encode_secret(&b, settings.encoding).to_string())
                     .unwrap_or_default();
             }
         }
     }
-    w.record(
-        Change::new("VaultItem", guid, "Revealed", String::new()).within(Some(item.section_guid)),
-    )?;
     Ok(out)
 }
 
