@@ -3,7 +3,9 @@
 //! ratio to the key). `cargo bench --bench auth`. Builds the real AppState on
 //! a temporary data dir with 1,000 keys, 100 OAuth clients and 1,000 access
 //! tokens, then times `authenticate` on prepared requests (a console session's
-//! cookie among them, issue 13).
+//! cookie among them, issue 13). Issue 15: a key in
+//! a grace period, presented with its current and with its previous secret,
+//! as ratios to a key without one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,7 +28,7 @@ use coffre::clock::Clock;
 use coffre::crypto::{Token, TokenKind};
 use coffre::oauth::tokens;
 use coffre::state::AppState;
-use coffre::types::PermissionSet;
+use coffre::types::{PermissionSet, SecretUsed};
 use coffre::work::Caller;
 
 fn main() {
@@ -47,6 +49,7 @@ fn main() {
 
     // 1,000 keys in the index, as in the load benchmark.
     let mut last_key = String::new();
+    let mut first_guid = None;
     for i in 0..1000 {
         let created = state
             .write_blocking(Caller::Key(caller.clone()), move |w| {
@@ -59,9 +62,33 @@ fn main() {
                 api_keys::create(w, input)
             })
             .unwrap();
+        first_guid.get_or_insert(created.api_key_guid);
         last_key = created.key.unwrap();
     }
     println!("keys in the index: {}", state.auth.index.len());
+
+    // One more key, regenerated with a week's grace: its first secret is now
+    // the previous one, still accepted.
+    let graced = state
+        .write_blocking(Caller::Key(caller.clone()), move |w| {
+            let input = ApiKeyInput {
+                name: Some("bench graced".into()),
+                contact_login: Some("bench-graced".into()),
+                contact_email: Some("graced@example.com".into()),
+                ..ApiKeyInput::default()
+            };
+            api_keys::create(w, input)
+        })
+        .unwrap();
+    let graced_guid = graced.api_key_guid;
+    let graced_previous = graced.key.unwrap();
+    let graced_current = state
+        .write_blocking(Caller::Key(caller.clone()), move |w| {
+            api_keys::regenerate(w, graced_guid, 168 * 3_600_000)
+        })
+        .unwrap()
+        .key
+        .unwrap();
 
     // 100 OAuth clients holding 10 tokens each; the last token is timed.
     let mut last_token = String::new();
@@ -96,7 +123,7 @@ fn main() {
             let issued = state
                 .write_blocking(
                     Caller::Key(Principal::from_entry(entry.clone())),
-                    move |w| tokens::issue(w, &entry, PermissionSet::all()),
+                    move |w| tokens::issue(w, &entry, SecretUsed::Current, PermissionSet::all()),
                 )
                 .unwrap()
                 .unwrap();
@@ -123,6 +150,14 @@ fn main() {
         Some(("Authorization", format!("Bearer {last_token}"))),
     );
 
+    let graced_current = request(
+        &data,
+        Some(("Authorization", format!("Bearer {graced_current}"))),
+    );
+    let graced_previous = request(
+        &data,
+        Some(("Authorization", format!("Bearer {graced_previous}"))),
+    );
     // A console session of the same key, as the cookie of a GET (issue 13:
     // "as cheap as key authentication").
     let key_entry = state
@@ -144,6 +179,18 @@ fn main() {
     let ok = common::time("valid key (Authorization: Bearer)", n, || {
         black_box(authenticate(black_box(&valid)).unwrap());
     });
+    let gc = common::time("key in a grace period, current secret", n, || {
+        black_box(authenticate(black_box(&graced_current)).unwrap());
+    });
+    let gp = common::time("key in a grace period, previous secret", n, || {
+        black_box(authenticate(black_box(&graced_previous)).unwrap());
+    });
+    println!(
+        "grace period relative to a key without one: current secret {:.2}x, previous secret \
+         {:.2}x",
+        gc / ok,
+        gp / ok
+    );
     let s = common::time("valid console session (cookie, GET)", n, || {
         black_box(authenticate(black_box(&session)).unwrap());
     });

@@ -87,8 +87,8 @@ def show_mappings(pid):
         print(f"    {rss / 1024:8.1f} MiB  {name}")
 
 
-def wrk(url, key, script=None):
-    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--latency",
+def wrk(url, key, script=None, connections=None):
+    cmd = ["wrk", "-t", str(THREADS), "-c", str(connections or CONNECTIONS), "-d", f"{DURATION}s", "--latency",
            "-H", f"Authorization: Bearer {key}", url]
     if script:
         cmd[1:1] = ["-s", script]

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::db::{Conn, DbResult, history};
-use crate::types::{CredentialKind, Guid};
+use crate::types::{CredentialKind, Guid, SecretUsed};
 
 /// Who made a change, and from which client address.
 #[derive(Debug, Clone)]
@@ -19,6 +19,9 @@ pub struct Actor {
     /// The request's client (the forwarded one behind trusted proxies);
     /// None for coffre itself.
     pub client_address: Option<IpAddr>,
+    /// Which of the credential's secrets the request was made with (for an
+    /// access token, the client secret that obtained it); None for coffre.
+    pub secret_used: Option<SecretUsed>,
 }
 
 impl Actor {
@@ -29,11 +32,17 @@ impl Actor {
             first_name: first.to_string(),
             last_name: last.to_string(),
             client_address: None,
+            secret_used: None,
         }
     }
 
     pub fn from_address(mut self, address: Option<IpAddr>) -> Actor {
         self.client_address = address;
+        self
+    }
+
+    pub fn with_secret(mut self, secret: SecretUsed) -> Actor {
+        self.secret_used = Some(secret);
         self
     }
 
@@ -44,6 +53,7 @@ impl Actor {
             first_name: "coffre".into(),
             last_name: what.into(),
             client_address: None,
+            secret_used: None,
         }
     }
 
@@ -95,6 +105,7 @@ pub fn record(conn: &Conn<'_>, actor: &Actor, at_ms: i64, change: Change<'_>) ->
             contact_first_name: &actor.first_name,
             contact_last_name: &actor.last_name,
             client_address: actor.client_address.map(|ip| ip.to_string()).as_deref(),
+            secret_used: actor.secret_used.map(SecretUsed::as_str),
             details: &change.details,
         },
     )

@@ -6,8 +6,10 @@
 //! its own, reloads both indexes when one arrives, and at least every
 //! `cluster_refresh_secs` whatever happens (a notification lost with a
 //! dropped connection). A reload keeps the LastUsedAt values not yet
-//! written. The node's own changes notify it too, which is harmless: they
-//! are already in its indexes.
+//! written. The node's own changes notify it too; they are already in its
+//! indexes, so a notification sent by its own writer session (by backend
+//! process id) is not answered: one node alone reloads only on schedule, and
+//! its every write does not cost each node a full reload.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,12 +85,18 @@ fn listen(state: &AppState, url: &str, stop: &AtomicBool) {
             if stop.load(Ordering::SeqCst) {
                 return;
             }
+            // What this node's own writer notified is already in its
+            // indexes: only another node's change calls for a reload.
+            let own = state.db.writer_backend_pid();
             let first = client.notifications().timeout_iter(TICK).next();
             let heard = match first {
-                Ok(Some(_)) => {
+                Ok(Some(n)) => {
                     // Every notification queued so far is answered by one reload.
-                    while let Ok(Some(_)) = client.notifications().iter().next() {}
-                    true
+                    let mut foreign = Some(n.process_id()) != own;
+                    while let Ok(Some(n)) = client.notifications().iter().next() {
+                        foreign |= Some(n.process_id()) != own;
+                    }
+                    foreign
                 }
                 Ok(None) => false,
                 Err(e) => {

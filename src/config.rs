@@ -88,6 +88,7 @@ pub struct ConfigLayer {
     pub kdf_parallelism: Option<u32>,
     pub scheduler: Option<bool>,
     pub reminder_days: Option<Vec<u32>>,
+    pub revoke_unused_after_days: Option<u32>,
     pub certificate_reminder_days: Option<Vec<u32>>,
     pub auth_failure_limit: Option<u32>,
     pub auth_failure_window_secs: Option<u64>,
@@ -149,6 +150,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("kdf_parallelism", EnvKind::Int),
     ("scheduler", EnvKind::Bool),
     ("reminder_days", EnvKind::IntList),
+    ("revoke_unused_after_days", EnvKind::Int),
     ("certificate_reminder_days", EnvKind::IntList),
     ("auth_failure_limit", EnvKind::Int),
     ("auth_failure_window_secs", EnvKind::Int),
@@ -209,6 +211,7 @@ impl ConfigLayer {
             kdf_parallelism,
             scheduler,
             reminder_days,
+            revoke_unused_after_days,
             certificate_reminder_days,
             auth_failure_limit,
             auth_failure_window_secs,
@@ -332,6 +335,8 @@ pub struct Config {
     pub kdf: KdfParams,
     pub scheduler: bool,
     pub reminder_days: Vec<u32>,
+    /// The midnight sweep revokes credentials unused this many days (0: never).
+    pub revoke_unused_after_days: u32,
     /// Days before a vault certificate's NotAfter its reminders go out.
     pub certificate_reminder_days: Vec<u32>,
     pub auth_failure_limit: u32,
@@ -419,6 +424,7 @@ impl fmt::Debug for Config {
             .field("kdf", &self.kdf)
             .field("scheduler", &self.scheduler)
             .field("reminder_days", &self.reminder_days)
+            .field("revoke_unused_after_days", &self.revoke_unused_after_days)
             .field("certificate_reminder_days", &self.certificate_reminder_days)
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("auth_failure_window_secs", &self.auth_failure_window_secs)
@@ -476,6 +482,7 @@ impl Default for Config {
             kdf: KdfParams::DEFAULT,
             scheduler: true,
             reminder_days: vec![7, 1],
+            revoke_unused_after_days: 0,
             certificate_reminder_days: vec![30, 7, 1],
             auth_failure_limit: 20,
             auth_failure_window_secs: 60,
@@ -610,6 +617,9 @@ impl Config {
             },
             scheduler: layer.scheduler.unwrap_or(d.scheduler),
             reminder_days: layer.reminder_days.unwrap_or(d.reminder_days),
+            revoke_unused_after_days: layer
+                .revoke_unused_after_days
+                .unwrap_or(d.revoke_unused_after_days),
             certificate_reminder_days: layer
                 .certificate_reminder_days
                 .unwrap_or(d.certificate_reminder_days),
@@ -720,6 +730,16 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.auth_failure_window_secs) {
             return fail("auth_failure_window_secs must be between 1 and 86400".into());
+        }
+        // The warning goes 7 days before: a shorter period could not give it.
+        if self.revoke_unused_after_days != 0
+            && !(8..=3650).contains(&self.revoke_unused_after_days)
+        {
+            return fail(
+                "revoke_unused_after_days must be 0 (off) or between 8 and 3650: the contact is \
+                 warned 7 days before"
+                    .into(),
+            );
         }
         if !(1..=1440).contains(&self.session_idle_timeout_mins) {
             return fail(
@@ -1163,6 +1183,39 @@ mod tests {
             ..Default::default()
         };
         assert!(load(dev, None, &[]).unwrap_err().0.contains("--dev"));
+    }
+
+    #[test]
+    fn revoking_unused_credentials_is_off_or_leaves_room_for_the_warning() {
+        assert_eq!(
+            load(ConfigLayer::default(), None, &[])
+                .unwrap()
+                .revoke_unused_after_days,
+            0
+        );
+        let c = load(
+            ConfigLayer::default(),
+            Some("revoke_unused_after_days = 8\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.revoke_unused_after_days, 8);
+        let c = load(
+            ConfigLayer::default(),
+            None,
+            &[("COFFRE_REVOKE_UNUSED_AFTER_DAYS", "90")],
+        )
+        .unwrap();
+        assert_eq!(c.revoke_unused_after_days, 90);
+        for bad in ["7", "3651"] {
+            let e = load(
+                ConfigLayer::default(),
+                None,
+                &[("COFFRE_REVOKE_UNUSED_AFTER_DAYS", bad)],
+            )
+            .unwrap_err();
+            assert!(e.0.contains("revoke_unused_after_days"), "{e}");
+        }
     }
 
     #[test]

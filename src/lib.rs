@@ -19,6 +19,7 @@ pub mod error;
 pub mod expiry;
 pub mod fsutil;
 pub mod http;
+pub mod lifecycle;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

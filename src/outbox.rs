@@ -24,27 +24,46 @@ pub enum MessageKind {
     CertificateReminder,
     /// A vault item's certificate has expired (one per recipient).
     CertificateExpired,
+    /// A Regenerate with a grace period: the previous secret works until the
+    /// instant given.
+    GracePeriodStarted,
+    /// The grace period ends within the hour and the previous secret was
+    /// used in the last hour.
+    GracePeriodEnding,
+    /// The credential will be revoked in 7 days unless used
+    /// (`revoke_unused_after_days`).
+    UnusedWarning,
+    /// The credential was revoked for being unused.
+    UnusedRevoked,
 }
 
 impl MessageKind {
+    pub const ALL: [MessageKind; 8] = [
+        MessageKind::KeyExpired,
+        MessageKind::ExpiryReminder,
+        MessageKind::CertificateReminder,
+        MessageKind::CertificateExpired,
+        MessageKind::GracePeriodStarted,
+        MessageKind::GracePeriodEnding,
+        MessageKind::UnusedWarning,
+        MessageKind::UnusedRevoked,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::KeyExpired => "KeyExpired",
             MessageKind::ExpiryReminder => "ExpiryReminder",
             MessageKind::CertificateReminder => "CertificateReminder",
             MessageKind::CertificateExpired => "CertificateExpired",
+            MessageKind::GracePeriodStarted => "GracePeriodStarted",
+            MessageKind::GracePeriodEnding => "GracePeriodEnding",
+            MessageKind::UnusedWarning => "UnusedWarning",
+            MessageKind::UnusedRevoked => "UnusedRevoked",
         }
     }
 
-    fn parse(text: &str) -> Option<MessageKind> {
-        [
-            Self::KeyExpired,
-            Self::ExpiryReminder,
-            Self::CertificateReminder,
-            Self::CertificateExpired,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -116,7 +135,9 @@ pub struct OutboxMessage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// Only this kind: KeyExpired, ExpiryReminder, CertificateReminder or CertificateExpired.
+    /// Only this kind: KeyExpired, ExpiryReminder, CertificateReminder,
+    /// CertificateExpired, GracePeriodStarted, GracePeriodEnding,
+    /// UnusedWarning or UnusedRevoked.
     #[serde(rename = "Kind")]
     #[param(rename = "Kind", value_type = Option<MessageKind>)]
     pub kind: Option<String>,
@@ -161,8 +182,10 @@ impl OutboxQuery {
                     .ok_or_else(|| {
                         AppError::new(
                             ErrorCode::InvalidQuery,
-                            "Kind must be KeyExpired, ExpiryReminder, CertificateReminder or \
-                             CertificateExpired.",
+                            format!(
+                                "Kind must be one of {}.",
+                                MessageKind::ALL.map(MessageKind::as_str).join(", ")
+                            ),
                         )
                     })?
                     .as_str(),

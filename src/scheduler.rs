@@ -15,9 +15,10 @@ use crate::time::next_midnight;
 /// Tells jobs to stop.
 pub type Stop = watch::Receiver<bool>;
 
-/// Writes the in-memory LastUsedAt values that changed since the last flush.
+/// Writes the in-memory usage (LastUsedAt, LastUsedFrom, UseCount, the
+/// previous secret's last use) that changed since the last flush.
 pub async fn flush_last_used(state: &AppState) -> AppResult<usize> {
-    let pending = state.auth.index.unflushed_last_used();
+    let pending = state.auth.index.unflushed_usage();
     if pending.is_empty() {
         return Ok(0);
     }
@@ -31,7 +32,7 @@ pub async fn flush_last_used(state: &AppState) -> AppResult<usize> {
             if index.generation() != generation {
                 return Ok(());
             }
-            api_keys::store_last_used(conn, &pending)?;
+            api_keys::store_usage(conn, &pending)?;
             after.push(move || index.mark_flushed(&pending));
             Ok::<_, crate::error::AppError>(())
         })
@@ -102,10 +103,26 @@ impl Sweeper {
         )
         .await?;
         let purged = crate::oauth::tokens::purge_expired(state, now).await?;
+        let unused =
+            crate::lifecycle::unused_sweep(state, now, state.config.revoke_unused_after_days)
+                .await?;
         state.metrics.sweep_ran(started.elapsed());
         *last = Some(now);
-        if report.expired + report.reminded + certificates.written() > 0 {
+        if report.expired
+            + report.reminded
+            + certificates.written()
+            + unused.warned
+            + unused.revoked
+            > 0
+        {
             state.outbox_written.notify_one();
+        }
+        if unused.warned + unused.revoked > 0 {
+            log::info!(
+                "unused sweep: {} credential(s) revoked, {} warned",
+                unused.revoked,
+                unused.warned
+            );
         }
         log::info!(
             "expiry sweep at {}: {} key(s) expired, {} reminder(s) written, {} expired access \

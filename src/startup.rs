@@ -348,6 +348,10 @@ impl Application {
                 self.state.clone(),
                 stopped.clone(),
             )));
+            jobs.push(tokio::spawn(crate::lifecycle::grace_reminder_job(
+                self.state.clone(),
+                stopped.clone(),
+            )));
         }
         if self.state.config.backup_dir.is_some() {
             jobs.push(tokio::spawn(scheduler::backup_job(

@@ -34,6 +34,8 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// Told when the sweep has written e-mails, so the sender wakes for them.
     pub outbox_written: Arc<tokio::sync::Notify>,
+    /// Wakes the grace-reminder job: a Regenerate set a new grace period.
+    pub grace_changed: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             metrics: Arc::default(),
             sessions,
             outbox_written: Arc::default(),
+            grace_changed: Arc::default(),
         })
     }
 

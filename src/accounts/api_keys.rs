@@ -136,8 +136,9 @@ pub fn revoke(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
     Ok(to_api(w, &row))
 }
 
-pub fn regenerate(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
-    let regenerated = credentials::regenerate(w, KIND, guid)?;
+/// `grace_ms` > 0: the old secret keeps working that long (`credentials::regenerate`).
+pub fn regenerate(w: &Work<'_>, guid: Guid, grace_ms: i64) -> AppResult<ApiKey> {
+    let regenerated = credentials::regenerate(w, KIND, guid, grace_ms)?;
     Ok(with_key(w, regenerated))
 }
 
@@ -152,8 +153,8 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<ApiKey> {
     Ok(to_api(w, &row))
 }
 
-pub fn list(w: &Work<'_>) -> AppResult<Vec<ApiKey>> {
-    Ok(credentials::list(w, KIND)?
+pub fn list(w: &Work<'_>, filter: credentials::ListFilter) -> AppResult<Vec<ApiKey>> {
+    Ok(credentials::list(w, KIND, filter)?
         .iter()
         .map(|row| to_api(w, row))
         .collect())

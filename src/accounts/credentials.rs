@@ -70,6 +70,14 @@ macro_rules! credential_input {
             pub created_at: Option<serde_json::Value>,
             #[schema(read_only, nullable)]
             pub last_used_at: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub last_used_from: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub use_count: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub previous_key_expires_at: Option<serde_json::Value>,
+            #[schema(read_only, nullable)]
+            pub previous_masked_key: Option<serde_json::Value>,
         }
 
         impl $name {
@@ -114,6 +122,50 @@ pub struct CredentialFields {
     pub created_at: String,
     #[schema(nullable, format = DateTime)]
     pub last_used_at: Option<String>,
+    /// The client address of the last authenticated request (behind trusted
+    /// proxies, the forwarded client); null if never used.
+    #[schema(nullable, example = "203.0.113.7")]
+    pub last_used_from: Option<String>,
+    /// Authenticated requests made with it, ever (a restart may lose the
+    /// last `last_used_flush_secs` of counts).
+    pub use_count: i64,
+    /// While the secret a Regenerate with `GracePeriodHours` replaced still
+    /// works: the instant it stops. Null otherwise.
+    #[schema(nullable, format = DateTime)]
+    pub previous_key_expires_at: Option<String>,
+    /// That previous secret's masked form, while it works; null otherwise.
+    #[schema(nullable)]
+    pub previous_masked_key: Option<String>,
+}
+
+/// The optional body of `POST …/Regenerate`: absent, empty or `{}` is a
+/// plain regenerate.
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RegenerateInput {
+    /// 0–168 (default 0): how many hours the secret being replaced keeps
+    /// working beside the new one. 0: it stops at once.
+    #[schema(minimum = 0, maximum = 168, default = 0)]
+    pub grace_period_hours: Option<i64>,
+}
+
+/// The longest grace period a Regenerate gives the replaced secret: a week.
+pub const MAX_GRACE_HOURS: i64 = 168;
+
+impl RegenerateInput {
+    /// The grace period in ms (0: none), or a 400 saying what is allowed.
+    pub fn grace_ms(&self) -> AppResult<i64> {
+        match self.grace_period_hours.unwrap_or(0) {
+            h @ 0..=MAX_GRACE_HOURS => Ok(h * 3_600_000),
+            _ => Err(AppError::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "GracePeriodHours must be a whole number from 0 to {MAX_GRACE_HOURS} (0, \
+                     the default: the old secret stops at once)."
+                ),
+            )),
+        }
+    }
 }
 
 /// The shared fields of a body, before validation.
@@ -194,12 +246,25 @@ pub fn status_of(stored: KeyStatus, expires_at: Option<i64>, now_ms: i64) -> &'s
     }
 }
 
+/// What the index counted in memory and the database may not hold yet.
+#[derive(Debug, Default, Clone)]
+pub struct LiveUsage {
+    pub last_used: Option<i64>,
+    pub last_used_from: Option<String>,
+    pub use_count: i64,
+}
+
 /// The shared fields as the API shows them.
-pub fn fields(row: &ApiKeyRow, now_ms: i64, live_last_used: Option<i64>) -> CredentialFields {
-    let last_used = match (row.last_used_at, live_last_used) {
+pub fn fields(row: &ApiKeyRow, now_ms: i64, live: LiveUsage) -> CredentialFields {
+    let last_used = match (row.last_used_at, live.last_used) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
+    let last_used_from = match live.last_used_from {
+        Some(from) if live.last_used >= row.last_used_at => Some(from),
+        _ => row.last_used_from.clone(),
+    };
+    let previous = row.previous.as_ref().filter(|p| p.expires_at > now_ms);
     CredentialFields {
         name: row.name.clone(),
         description: row.description.clone(),
@@ -212,12 +277,26 @@ pub fn fields(row: &ApiKeyRow, now_ms: i64, live_last_used: Option<i64>) -> Cred
         operator_guid: row.operator_guid,
         created_at: rfc3339(row.created_at),
         last_used_at: last_used.map(rfc3339),
+        last_used_from,
+        use_count: row.use_count.max(live.use_count),
+        previous_key_expires_at: previous.map(|p| rfc3339(p.expires_at)),
+        previous_masked_key: previous.map(|p| p.masked_key.clone()),
     }
 }
 
-/// `fields`, with the LastUsedAt the index holds and the database may not yet.
+/// `fields`, with the usage the index holds and the database may not yet.
 pub fn fields_now(w: &Work<'_>, row: &ApiKeyRow) -> CredentialFields {
-    let live = w.state.auth.index.by_id(row.id).and_then(|e| e.last_used());
+    let live = w
+        .state
+        .auth
+        .index
+        .by_id(row.id)
+        .map(|e| LiveUsage {
+            last_used: e.last_used(),
+            last_used_from: e.last_used_from().map(|ip| ip.to_string()),
+            use_count: e.use_count(),
+        })
+        .unwrap_or_default();
     fields(row, w.now_ms(), live)
 }
 
@@ -387,8 +466,95 @@ pub fn find(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<ApiKeyR
     })
 }
 
-pub fn list(w: &Work<'_>, kind: CredentialKind) -> AppResult<Vec<ApiKeyRow>> {
-    Ok(repo::list_of(w.conn, kind)?)
+/// The filters of `GET /v4/ApiKey` and `GET /v4/OAuthClient` (issue 15).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only those with no authenticated request at or after now − N × 24 h
+    /// (0–36500); one never used counts from its `CreatedAt`.
+    #[serde(rename = "UnusedForDays")]
+    #[param(rename = "UnusedForDays", value_type = Option<u32>, minimum = 0, maximum = 36500)]
+    pub unused_for_days: Option<String>,
+    /// Only those in this state: Active, Expired or Revoked (as shown, so a
+    /// credential past its expiry is Expired before the sweep marks it).
+    #[serde(rename = "Status")]
+    #[param(rename = "Status", value_type = Option<String>, example = "Active")]
+    pub status: Option<String>,
+}
+
+/// A parsed `ListQuery`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListFilter {
+    status: Option<&'static str>,
+    /// Unix ms: only those unused since this instant.
+    unused_since: Option<i64>,
+}
+
+pub const MAX_UNUSED_DAYS: i64 = 36_500;
+
+impl ListQuery {
+    pub fn filter(self, now_ms: i64) -> AppResult<ListFilter> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(
+                ["Active", "Expired", "Revoked"]
+                    .into_iter()
+                    .find(|s| *s == text)
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            "Status must be Active, Expired or Revoked (case-sensitive).",
+                        )
+                    })?,
+            ),
+        };
+        let unused_since = match self.unused_for_days.as_deref() {
+            None => None,
+            Some(text) => {
+                let days = text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (0..=MAX_UNUSED_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        AppError::new(
+                            ErrorCode::InvalidQuery,
+                            format!(
+                                "UnusedForDays must be a whole number of days from 0 to \
+                                 {MAX_UNUSED_DAYS}."
+                            ),
+                        )
+                    })?;
+                Some(now_ms - days * 86_400_000)
+            }
+        };
+        Ok(ListFilter {
+            status,
+            unused_since,
+        })
+    }
+}
+
+/// Every credential of the kind that passes `filter`, with the usage the
+/// index counted and the database may not hold yet.
+pub fn list(w: &Work<'_>, kind: CredentialKind, filter: ListFilter) -> AppResult<Vec<ApiKeyRow>> {
+    let now = w.now_ms();
+    Ok(repo::list_of(w.conn, kind)?
+        .into_iter()
+        .filter(|row| {
+            filter
+                .status
+                .is_none_or(|s| status_of(row.status, row.expires_at, now) == s)
+        })
+        .filter(|row| {
+            filter.unused_since.is_none_or(|since| {
+                let live = w.state.auth.index.by_id(row.id).and_then(|e| e.last_used());
+                let last = row.last_used_at.max(live).unwrap_or(row.created_at);
+                last < since
+            })
+        })
+        .collect())
 }
 
 /// A new secret of the kind's format: the columns to store, and the text to
@@ -635,19 +801,40 @@ pub fn revoke(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<ApiKe
     find(w, kind, guid)
 }
 
-pub fn regenerate(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<WithSecret> {
+/// A new secret. With a grace period (`grace_ms` > 0) the secret being
+/// replaced keeps working until now + grace, beside the new one, and the
+/// contact is told; any earlier previous secret stops at once (one at most).
+/// A revoked or expired credential's secret gets no grace: it was not working.
+/// An OAuth client's access tokens die either way (issue 16).
+pub fn regenerate(
+    w: &Work<'_>,
+    kind: CredentialKind,
+    guid: Guid,
+    grace_ms: i64,
+) -> AppResult<WithSecret> {
     let row = find(w, kind, guid)?;
     require_outranks(w, &row, "regenerate")?;
     require_section_rights_of(w, &row)?;
+    let now = w.now_ms();
+    let working = status_of(row.status, row.expires_at, now) == "Active";
+    let grace_until = (grace_ms > 0 && working).then(|| now + grace_ms);
     let (secret, full) = new_secret(&w.state.keys.token_hasher, kind);
-    repo::replace_secret(w.conn, row.id, &secret, w.now_ms())?;
-    history(w, &row, "Regenerated", String::new())?;
+    repo::replace_secret(w.conn, row.id, &secret, grace_until, now)?;
+    let details = match grace_until {
+        Some(until) => format!(
+            "Grace period: the previous secret works until {}",
+            rfc3339(until)
+        ),
+        None => String::new(),
+    };
+    history(w, &row, "Regenerated", details)?;
     forget_tokens(w, &row)?;
     refresh_index(w, row.id)?;
-    Ok(WithSecret {
-        row: find(w, kind, guid)?,
-        secret: full,
-    })
+    let row = find(w, kind, guid)?;
+    if grace_until.is_some() {
+        crate::lifecycle::grace_started(w, &row)?;
+    }
+    Ok(WithSecret { row, secret: full })
 }
 
 /// Deletes the credential and the operator it acts as (with that operator's
@@ -674,4 +861,37 @@ pub fn delete(w: &Work<'_>, kind: CredentialKind, guid: Guid) -> AppResult<()> {
     history(w, &row, "Deleted", String::new())?;
     let index = w.state.auth.index.clone();
     w.after_commit(move || index.remove(row.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grace_period_is_0_to_168_hours() {
+        let grace = |h: Option<i64>| {
+            RegenerateInput {
+                grace_period_hours: h,
+            }
+            .grace_ms()
+        };
+        assert_eq!(grace(None).unwrap(), 0);
+        assert_eq!(grace(Some(0)).unwrap(), 0);
+        assert_eq!(grace(Some(168)).unwrap(), 168 * 3_600_000);
+        for bad in [-1, 169, i64::MAX] {
+            assert_eq!(grace(Some(bad)).unwrap_err().code(), "InvalidField");
+        }
+    }
+
+    #[test]
+    fn unused_for_days_counts_back_whole_days_from_now() {
+        let query = |days: &str| ListQuery {
+            unused_for_days: Some(days.into()),
+            status: None,
+        };
+        let f = query("2").filter(10 * 86_400_000).unwrap();
+        assert_eq!(f.unused_since, Some(8 * 86_400_000));
+        assert!(query("36501").filter(0).is_err());
+        assert!(query("1e3").filter(0).is_err());
+    }
 }

@@ -135,8 +135,9 @@ pub fn revoke(w: &Work<'_>, guid: Guid) -> AppResult<OAuthClient> {
 }
 
 /// A new secret; the old one and every token issued with it stop working.
-pub fn regenerate(w: &Work<'_>, guid: Guid) -> AppResult<OAuthClient> {
-    let regenerated = credentials::regenerate(w, KIND, guid)?;
+/// `grace_ms` > 0: the old secret keeps working that long (`credentials::regenerate`).
+pub fn regenerate(w: &Work<'_>, guid: Guid, grace_ms: i64) -> AppResult<OAuthClient> {
+    let regenerated = credentials::regenerate(w, KIND, guid, grace_ms)?;
     Ok(with_secret(w, regenerated))
 }
 
@@ -150,8 +151,8 @@ pub fn get(w: &Work<'_>, guid: Guid) -> AppResult<OAuthClient> {
     Ok(to_api(w, &row))
 }
 
-pub fn list(w: &Work<'_>) -> AppResult<Vec<OAuthClient>> {
-    Ok(credentials::list(w, KIND)?
+pub fn list(w: &Work<'_>, filter: credentials::ListFilter) -> AppResult<Vec<OAuthClient>> {
+    Ok(credentials::list(w, KIND, filter)?
         .iter()
         .map(|row| to_api(w, row))
         .collect())

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::index::{KeyEntry, Refusal};
 use crate::crypto::{Token, TokenKind};
 use crate::state::AppState;
-use crate::types::CredentialKind;
+use crate::types::{CredentialKind, SecretUsed};
 
 /// What a client presented.
 pub struct ClientCredentials {
@@ -34,12 +34,13 @@ pub enum ClientFailure {
     Refused(Refusal),
 }
 
-/// The client whose credentials these are.
+/// The client whose credentials these are, and which of its secrets they
+/// hold (the previous one works during a grace period, as for API keys).
 pub fn authenticate_client(
     state: &AppState,
     address: IpAddr,
     presented: Option<&ClientCredentials>,
-) -> Result<Arc<KeyEntry>, ClientFailure> {
+) -> Result<(Arc<KeyEntry>, SecretUsed), ClientFailure> {
     let auth = &state.auth;
     let instant = Instant::now();
     let token = presented.and_then(|c| Token::parse(TokenKind::ClientSecret, &c.client_secret));
@@ -47,11 +48,16 @@ pub fn authenticate_client(
         .as_ref()
         .and_then(|t| auth.index.get(t.lookup_id()))
         .filter(|e| e.kind == CredentialKind::OAuthClient);
+    let secret = token
+        .as_ref()
+        .zip(entry.as_ref())
+        .and_then(|(t, e)| e.secret_for(t.lookup_id()));
     let verified = auth.verify(
         &state.keys.token_hasher,
         token.as_ref(),
-        entry.as_ref().map(|e| &e.secret_hash),
+        secret.map(|(_, hash)| hash),
     );
+    let secret_used = secret.map_or(SecretUsed::Current, |(used, _)| used);
     // The secret finds the client; the id must be that client's too.
     let id_matches = match (presented, &entry) {
         (Some(c), Some(e)) => e
@@ -72,10 +78,10 @@ pub fn authenticate_client(
         }
     };
     let now = state.clock.now_millis();
-    if let Some(refusal) = entry.refusal(now) {
+    if let Some(refusal) = entry.refusal_for(secret_used, now) {
         super::principal::count_refusal(state, refusal);
         return Err(ClientFailure::Refused(refusal));
     }
-    entry.touch(now);
-    Ok(entry)
+    entry.touch(now, secret_used, Some(address));
+    Ok((entry, secret_used))
 }

@@ -26,7 +26,7 @@ use crate::http::client::ClientAddress;
 use crate::http::rules::{Requires, RouteRule};
 use crate::metrics::AuthFailure;
 use crate::state::AppState;
-use crate::types::{CredentialKind, PermissionSet};
+use crate::types::{CredentialKind, PermissionSet, SecretUsed};
 
 /// Everything authentication needs, shared by the workers.
 pub struct Authenticator {
@@ -88,7 +88,7 @@ pub fn count_failure(state: &AppState, address: IpAddr, now: Instant) -> Option<
 pub fn count_refusal(state: &AppState, refusal: Refusal) {
     state.metrics.auth_failure(match refusal {
         Refusal::Revoked => AuthFailure::Revoked,
-        Refusal::Expired(_) => AuthFailure::Expired,
+        Refusal::Expired(_) | Refusal::PreviousEnded(_) => AuthFailure::Expired,
         Refusal::OperatorDeactivated => AuthFailure::OperatorDeactivated,
     });
 }
@@ -105,6 +105,9 @@ pub struct Principal {
     route: RouteRule,
     /// Where the request came from (the forwarded client behind trusted proxies).
     client: Option<ClientAddress>,
+    /// Which of the credential's secrets was presented (for an access token,
+    /// the one that obtained it).
+    secret_used: SecretUsed,
 }
 
 pub fn unauthenticated() -> AppError {
@@ -187,6 +190,12 @@ impl Principal {
             &self.key.contact_last_name,
         )
         .from_address(self.client.map(|c| c.ip))
+        .with_secret(self.secret_used)
+    }
+
+    /// Which of the credential's secrets the request was made with.
+    pub fn secret_used(&self) -> SecretUsed {
+        self.secret_used
     }
 
     /// A credential acting with all it holds: a key, or a client at the
@@ -213,11 +222,17 @@ impl Principal {
                 requires: Requires::None,
             },
             client: None,
+            secret_used: SecretUsed::Current,
         }
     }
 
     pub fn with_client(mut self, client: ClientAddress) -> Self {
         self.client = Some(client);
+        self
+    }
+
+    pub fn with_secret(mut self, secret: SecretUsed) -> Self {
+        self.secret_used = secret;
         self
     }
 }
@@ -330,18 +345,25 @@ fn authenticate_presented(
         .as_ref()
         .and_then(|t| auth.index.get(t.lookup_id()))
         .filter(|e| e.kind == CredentialKind::ApiKey);
+    // The lookup id says which secret was presented: the current one or,
+    // during a grace period, the previous one; either way one HMAC.
+    let secret = token
+        .as_ref()
+        .zip(entry.as_ref())
+        .and_then(|(t, e)| e.secret_for(t.lookup_id()));
     let verified = auth.verify(
         &state.keys.token_hasher,
         token.as_ref(),
-        entry.as_ref().map(|e| &e.secret_hash),
+        secret.map(|(_, hash)| hash),
     );
-    let entry = match (verified, entry) {
-        (true, Some(entry)) => entry,
+    let secret_used = secret.map(|(used, _)| used);
+    let (entry, secret_used) = match (verified, entry, secret_used) {
+        (true, Some(entry), Some(used)) => (entry, used),
         _ => return Err(failed(state, address, instant)),
     };
 
     let now = state.clock.now_millis();
-    let refusal = entry.refusal(now);
+    let refusal = entry.refusal_for(secret_used, now);
     if let Some(refusal) = refusal {
         count_refusal(state, refusal);
     }
@@ -374,9 +396,22 @@ fn authenticate_presented(
                  reactivate it (PATCH /v4/Operator/{guid} with IsActive true).",
             ));
         }
+        Some(Refusal::PreviousEnded(ended)) => {
+            return Err(AppError::new(
+                ErrorCode::PreviousKeyExpired,
+                format!(
+                    "This is the previous secret of API key {}: it was replaced by a \
+                     Regenerate, and its grace period ended at {}. Use the key's new secret.",
+                    entry.guid,
+                    crate::time::rfc3339(ended)
+                ),
+            ));
+        }
     }
-    entry.touch(now);
-    Ok(Principal::from_entry(entry).with_client(client))
+    entry.touch(now, secret_used, Some(address));
+    Ok(Principal::from_entry(entry)
+        .with_client(client)
+        .with_secret(secret_used))
 }
 
 /// `Authorization: Bearer coffreat_…`: the token from its index, then its
@@ -424,8 +459,10 @@ fn authenticate_token(
              token. An administrator can tell you why (GET /v4/OAuthClient).",
         ));
     };
-    client.touch(now);
-    Ok(Principal::from_token(client, entry.scopes).with_client(token_client))
+    client.touch(now, entry.secret_used, Some(token_client.ip));
+    Ok(Principal::from_token(client, entry.scopes)
+        .with_client(token_client)
+        .with_secret(entry.secret_used))
 }
 
 /// Handlers take the `Principal` that `http::rules::guard` authenticated for

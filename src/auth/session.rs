@@ -30,7 +30,7 @@ use super::principal::{Principal, client_address};
 use crate::crypto::session::{SessionHasher, SessionId};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
-use crate::types::{CredentialKind, Guid};
+use crate::types::{CredentialKind, Guid, SecretUsed};
 
 /// The cookie's name.
 pub const COOKIE: &str = "coffre_session";
@@ -201,7 +201,8 @@ impl Sessions {
         }
         match entry.refusal(now_ms) {
             Some(Refusal::Revoked) => return Err(Ended::KeyRevoked),
-            Some(Refusal::Expired(_)) => return Err(Ended::KeyExpired),
+            // (`refusal` never says PreviousEnded: that is `refusal_for`'s.)
+            Some(Refusal::Expired(_) | Refusal::PreviousEnded(_)) => return Err(Ended::KeyExpired),
             Some(Refusal::OperatorDeactivated) => return Err(Ended::OperatorDeactivated),
             None => {}
         }
@@ -285,9 +286,11 @@ pub fn authenticate(req: &HttpRequest, cookie: &str) -> AppResult<Principal> {
         .sessions
         .resolve(cookie, &state.auth.index, now)
         .map_err(Ended::error)?;
-    entry.touch(now);
+    let client = client_address(req);
+    // A session is bound to the key's current secret (it ends at Regenerate).
+    entry.touch(now, SecretUsed::Current, Some(client.ip));
     req.extensions_mut().insert(current);
-    Ok(Principal::from_entry(entry).with_client(client_address(req)))
+    Ok(Principal::from_entry(entry).with_client(client))
 }
 
 /// The `Set-Cookie` of a new session: `HttpOnly` (no script reads it),
@@ -313,35 +316,16 @@ pub fn removal(https: bool) -> Cookie<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{KeyStatus, PermissionSet};
 
     const KEY_GUID: Guid = Guid(uuid::Uuid::from_u128(0x0A1B_2C3D));
 
     fn entry(id: i64, hash: u8, expires_at: Option<i64>) -> KeyEntry {
         KeyEntry::from(&crate::db::api_keys::ApiKeyRow {
-            id,
             guid: KEY_GUID,
-            kind: CredentialKind::ApiKey,
-            client_id: None,
-            lookup_id: format!("lookup{id}"),
             secret_hash: [hash; 32],
-            masked_key: String::new(),
             name: "console".into(),
-            description: String::new(),
-            contact_first_name: String::new(),
-            contact_last_name: String::new(),
-            operator_id: 40 + id,
-            operator_guid: Guid::new_random(),
-            contact_email: String::new(),
-            contact_login: String::new(),
-            operator_active: true,
-            expiration_date: None,
             expires_at,
-            enable_permissions: false,
-            permissions: PermissionSet::all(),
-            status: KeyStatus::Active,
-            created_at: 0,
-            last_used_at: None,
+            ..crate::auth::index::test_row(id)
         })
     }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::db::oauth_tokens::{self, TokenRow};
 use crate::db::{Conn, DbResult};
-use crate::types::PermissionSet;
+use crate::types::{PermissionSet, SecretUsed};
 
 /// One access token, as authentication sees it.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub struct TokenEntry {
     pub scopes: PermissionSet,
     /// Unix ms of the instant it stops working.
     pub expires_at: i64,
+    /// The client secret that obtained it (history records it).
+    pub secret_used: SecretUsed,
 }
 
 impl From<TokenRow> for TokenEntry {
@@ -36,6 +38,7 @@ impl From<TokenRow> for TokenEntry {
             credential_id: row.credential_id,
             scopes: row.scopes,
             expires_at: row.expires_at,
+            secret_used: row.secret_used,
         }
     }
 }

@@ -35,6 +35,26 @@ pub struct ApiKeyRow {
     pub status: KeyStatus,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// The client address of the last authenticated request, as text.
+    pub last_used_from: Option<String>,
+    /// Authenticated requests, ever (as last flushed).
+    pub use_count: i64,
+    /// When it last became usable: created, regenerated, brought back from Expired.
+    pub active_since: i64,
+    /// The secret the last Regenerate with a grace period replaced.
+    pub previous: Option<PreviousSecretRow>,
+}
+
+/// A previous secret, as stored: never the secret, only its keyed hash.
+#[derive(Debug, Clone)]
+pub struct PreviousSecretRow {
+    pub lookup_id: String,
+    pub secret_hash: [u8; 32],
+    pub masked_key: String,
+    /// The instant it stops working (Unix ms).
+    pub expires_at: i64,
+    /// When it was last used as the previous secret (as last flushed).
+    pub last_used_at: Option<i64>,
 }
 
 impl ApiKeyRow {
@@ -48,14 +68,33 @@ impl ApiKeyRow {
 const SELECT: &str = "SELECT k.id, k.guid, k.lookup_id, k.secret_hash, k.masked_key, k.name,
     k.description, k.contact_first_name, k.contact_last_name, k.operator_id, o.guid, o.email,
     o.login, o.is_active, k.expiration_date, k.expires_at, k.enable_permissions, k.permissions,
-    k.status, k.created_at, k.last_used_at, k.kind, k.client_id
+    k.status, k.created_at, k.last_used_at, k.kind, k.client_id, k.last_used_from, k.use_count,
+    k.active_since, k.previous_lookup_id, k.previous_secret_hash, k.previous_masked_key,
+    k.previous_expires_at, k.previous_last_used_at
     FROM api_keys k JOIN operators o ON o.id = k.operator_id";
 
-fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
-    let hash: Vec<u8> = r.get(3)?;
-    let secret_hash: [u8; 32] = hash
+fn hash_of(bytes: Vec<u8>) -> DbResult<[u8; 32]> {
+    bytes
         .try_into()
-        .map_err(|_| DbError::Corrupt("an API key hash is not 32 bytes".into()))?;
+        .map_err(|_| DbError::Corrupt("a credential's secret hash is not 32 bytes".into()))
+}
+
+fn previous_of(r: &Row<'_>) -> DbResult<Option<PreviousSecretRow>> {
+    let Some(lookup_id) = r.get::<Option<String>>(26)? else {
+        return Ok(None);
+    };
+    let hash: Option<Vec<u8>> = r.get(27)?;
+    Ok(Some(PreviousSecretRow {
+        lookup_id,
+        secret_hash: hash_of(hash.unwrap_or_default())?,
+        masked_key: r.get::<Option<String>>(28)?.unwrap_or_default(),
+        expires_at: r.get::<Option<i64>>(29)?.unwrap_or(0),
+        last_used_at: r.get(30)?,
+    }))
+}
+
+fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
+    let secret_hash = hash_of(r.get(3)?)?;
     let status: String = r.get(18)?;
     let kind: String = r.get(21)?;
     Ok(ApiKeyRow {
@@ -84,6 +123,10 @@ fn from_row(r: &Row<'_>) -> DbResult<ApiKeyRow> {
             .ok_or_else(|| DbError::Corrupt(format!("API key status {status:?}")))?,
         created_at: r.get(19)?,
         last_used_at: r.get(20)?,
+        last_used_from: r.get(23)?,
+        use_count: r.get(24)?,
+        active_since: r.get(25)?,
+        previous: previous_of(r)?,
     })
 }
 
@@ -124,10 +167,12 @@ pub fn guid_taken(conn: &Conn<'_>, guid: Guid) -> DbResult<bool> {
     )
 }
 
-/// Whether a credential of either kind has this lookup id.
+/// Whether a credential of either kind has this lookup id, for its current
+/// secret or its previous one.
 pub fn lookup_id_taken(conn: &Conn<'_>, lookup_id: &str) -> DbResult<bool> {
     conn.query_one(
-        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE lookup_id = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE lookup_id = ?1)
+             OR EXISTS (SELECT 1 FROM api_keys WHERE previous_lookup_id = ?1)",
         &[&lookup_id],
         |r| r.get(0),
     )
@@ -226,8 +271,10 @@ pub fn insert_credential(
     conn.query_one(
         "INSERT INTO api_keys (guid, lookup_id, secret_hash, masked_key, name, description,
             contact_first_name, contact_last_name, operator_id, expiration_date, expires_at,
-            enable_permissions, permissions, status, created_at, updated_at, kind, client_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)
+            enable_permissions, permissions, status, created_at, updated_at, kind, client_id,
+            active_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17,
+                 ?15)
          RETURNING id",
         &[
             &identity.guid,
@@ -253,13 +300,19 @@ pub fn insert_credential(
 }
 
 /// Replaces the editable columns. A key whose stored status is Expired becomes
-/// Active again when its new expiry lies in the future (the sweep re-arms).
+/// Active again when its new expiry lies in the future (the sweep re-arms);
+/// one brought back from expiry (marked or not yet swept) is usable again
+/// from now, which is when its unused clock restarts.
 pub fn update_details(conn: &Conn<'_>, id: i64, d: &KeyDetails<'_>, now_ms: i64) -> DbResult<()> {
     conn.execute(
         "UPDATE api_keys SET name = ?2, description = ?3, contact_first_name = ?4,
             contact_last_name = ?5, expiration_date = ?6, expires_at = ?7, enable_permissions = ?8,
             permissions = ?9, updated_at = ?10,
-            status = CASE WHEN status = 'Expired' AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END
+            status = CASE WHEN status = 'Expired' AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10) THEN 'Active' ELSE status END,
+            active_since = CASE WHEN status <> 'Revoked'
+                                 AND (status = 'Expired' OR expires_at <= ?10)
+                                 AND (CAST(?7 AS BIGINT) IS NULL OR ?7 > ?10)
+                                THEN ?10 ELSE active_since END
          WHERE id = ?1",
         &[
             &id,
@@ -277,10 +330,26 @@ pub fn update_details(conn: &Conn<'_>, id: i64, d: &KeyDetails<'_>, now_ms: i64)
     Ok(())
 }
 
-/// New secret; a revoked key becomes Active again.
-pub fn replace_secret(conn: &Conn<'_>, id: i64, secret: &KeySecret, now_ms: i64) -> DbResult<()> {
+/// New secret; a revoked key becomes Active again, and the unused clock
+/// restarts (nobody can have used the new secret yet). With `grace_until`,
+/// the secret being replaced keeps working until then as the previous one
+/// (its lookup id and hash move over; any earlier previous secret is
+/// forgotten); without, it stops at once.
+pub fn replace_secret(
+    conn: &Conn<'_>,
+    id: i64,
+    secret: &KeySecret,
+    grace_until: Option<i64>,
+    now_ms: i64,
+) -> DbResult<()> {
+    // Every right-hand side reads the row as it was before this statement.
     conn.execute(
-        "UPDATE api_keys SET lookup_id = ?2, secret_hash = ?3, masked_key = ?4, updated_at = ?5,
+        "UPDATE api_keys SET
+            previous_lookup_id = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE lookup_id END,
+            previous_secret_hash = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE secret_hash END,
+            previous_masked_key = CASE WHEN CAST(?6 AS BIGINT) IS NULL THEN NULL ELSE masked_key END,
+            previous_expires_at = ?6, previous_last_used_at = NULL,
+            lookup_id = ?2, secret_hash = ?3, masked_key = ?4, updated_at = ?5, active_since = ?5,
             status = CASE WHEN status = 'Revoked' THEN 'Active' ELSE status END
          WHERE id = ?1",
         &[
@@ -289,14 +358,19 @@ pub fn replace_secret(conn: &Conn<'_>, id: i64, secret: &KeySecret, now_ms: i64)
             &&secret.secret_hash[..],
             &secret.masked_key,
             &now_ms,
+            &grace_until,
         ],
     )?;
     Ok(())
 }
 
+/// Revoked: the key and its previous secret, whose grace period ends now.
 pub fn revoke(conn: &Conn<'_>, id: i64, now_ms: i64) -> DbResult<()> {
     conn.execute(
-        "UPDATE api_keys SET status = 'Revoked', updated_at = ?2 WHERE id = ?1",
+        "UPDATE api_keys SET status = 'Revoked', updated_at = ?2,
+            previous_expires_at = CASE WHEN previous_expires_at > ?2 THEN ?2
+                                       ELSE previous_expires_at END
+         WHERE id = ?1",
         &[&id, &now_ms],
     )?;
     Ok(())
@@ -324,18 +398,116 @@ pub fn count_for_operator(conn: &Conn<'_>, operator_id: i64) -> DbResult<i64> {
     )
 }
 
-/// Writes coalesced LastUsedAt values; never moves one backwards.
-pub fn store_last_used(conn: &Conn<'_>, values: &[(i64, i64)]) -> DbResult<()> {
+/// What authentication counted in memory for one credential since the last
+/// flush, as absolute values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub id: i64,
+    pub last_used_at: i64,
+    pub last_used_from: Option<String>,
+    pub use_count: i64,
+    /// The previous secret (by lookup id) and when it was last used.
+    pub previous: Option<(String, i64)>,
+}
+
+/// Writes coalesced usage; never moves a value backwards. The address goes
+/// with the LastUsedAt it belongs to; a previous secret's last use only to
+/// that same previous secret (a Regenerate meanwhile replaced it).
+pub fn store_usage(conn: &Conn<'_>, values: &[Usage]) -> DbResult<()> {
+    // SQLite's scalar max() is PostgreSQL's greatest().
+    macro_rules! store_usage {
+        ($max:literal) => {
+            concat!(
+                "UPDATE api_keys SET
+                    last_used_from = CASE WHEN ?2 >= coalesce(last_used_at, 0) AND CAST(?3 AS TEXT) IS NOT NULL
+                                          THEN ?3 ELSE last_used_from END,
+                    last_used_at = ", $max, "(coalesce(last_used_at, 0), ?2),
+                    use_count = ", $max, "(use_count, ?4),
+                    previous_last_used_at = CASE WHEN CAST(?5 AS TEXT) IS NOT NULL AND previous_lookup_id = ?5
+                        THEN ", $max, "(coalesce(previous_last_used_at, 0), ?6)
+                        ELSE previous_last_used_at END
+                 WHERE id = ?1"
+            )
+        };
+    }
     let sql = match conn.dialect() {
-        super::Dialect::Sqlite => {
-            "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE id = ?1"
-        }
-        super::Dialect::Postgres => {
-            "UPDATE api_keys SET last_used_at = greatest(coalesce(last_used_at, 0), ?2) WHERE id = ?1"
-        }
+        super::Dialect::Sqlite => store_usage!("max"),
+        super::Dialect::Postgres => store_usage!("greatest"),
     };
-    for (id, at) in values {
-        conn.execute(sql, &[id, at])?;
+    for u in values {
+        let (previous_lookup, previous_used) = match &u.previous {
+            Some((lookup, at)) => (Some(lookup.as_str()), Some(*at)),
+            None => (None, None),
+        };
+        conn.execute(
+            sql,
+            &[
+                &u.id,
+                &u.last_used_at,
+                &u.last_used_from,
+                &u.use_count,
+                &previous_lookup,
+                &previous_used,
+            ],
+        )?;
     }
     Ok(())
+}
+
+/// Active credentials whose previous secret stops within the hour after
+/// `now_ms` (and not yet): the grace reminders due now.
+pub fn grace_ending(conn: &Conn<'_>, now_ms: i64) -> DbResult<Vec<ApiKeyRow>> {
+    conn.query_all(
+        &format!(
+            "{SELECT} WHERE k.previous_expires_at > ?1 AND k.previous_expires_at <= ?1 + 3600000
+               AND k.status = 'Active' ORDER BY k.previous_expires_at, k.id"
+        ),
+        &[&now_ms],
+        from_row,
+    )
+}
+
+/// The earliest grace period ending more than an hour after `now_ms`: its
+/// reminder is the next one due, an hour before.
+pub fn next_grace_end(conn: &Conn<'_>, now_ms: i64) -> DbResult<Option<i64>> {
+    conn.query_one(
+        "SELECT min(previous_expires_at) FROM api_keys
+         WHERE previous_expires_at > CAST(?1 AS BIGINT) + 3600000",
+        &[&now_ms],
+        |r| r.get(0),
+    )
+}
+
+/// Credentials usable at `now_ms` (Active, not past their expiry), after
+/// `after_id`, in id order, at most `limit`: the unused sweep's pages.
+pub fn usable(conn: &Conn<'_>, after_id: i64, now_ms: i64, limit: i64) -> DbResult<Vec<ApiKeyRow>> {
+    conn.query_all(
+        &format!(
+            "{SELECT} WHERE k.id > ?1 AND k.status = 'Active'
+               AND (k.expires_at IS NULL OR k.expires_at > ?2) ORDER BY k.id LIMIT ?3"
+        ),
+        &[&after_id, &now_ms, &limit],
+        from_row,
+    )
+}
+
+/// Revokes a credential for being unused, only if nothing changed since the
+/// sweep looked at it: still Active and usable, not regenerated or brought
+/// back (`active_since`), not used since (`idle_since`). False otherwise (a
+/// concurrent sweeper revoked it, or it was used or changed meanwhile).
+pub fn revoke_unused(
+    conn: &Conn<'_>,
+    id: i64,
+    active_since: i64,
+    idle_since: i64,
+    now_ms: i64,
+) -> DbResult<bool> {
+    Ok(conn.execute(
+        "UPDATE api_keys SET status = 'Revoked', updated_at = ?4,
+            previous_expires_at = CASE WHEN previous_expires_at > ?4 THEN ?4
+                                       ELSE previous_expires_at END
+         WHERE id = ?1 AND status = 'Active' AND (expires_at IS NULL OR expires_at > ?4)
+           AND active_since = ?2 AND coalesce(last_used_at, 0) <= ?3",
+        &[&id, &active_since, &idle_since, &now_ms],
+    )? == 1)
 }

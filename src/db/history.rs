@@ -17,6 +17,8 @@ pub struct NewHistory<'a> {
     pub contact_last_name: &'a str,
     /// The client address of the request, as text; None for coffre itself.
     pub client_address: Option<&'a str>,
+    /// Which secret of the credential was used; None for coffre itself.
+    pub secret_used: Option<&'a str>,
     pub details: &'a str,
 }
 
@@ -24,8 +26,8 @@ pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
     conn.execute(
         "INSERT INTO history (at, object_type, object_guid, related_guid, action, api_key_guid,
                               contact_first_name, contact_last_name, details, client_address,
-                              oauth_client_guid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                              oauth_client_guid, secret_used)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         &[
             &h.at,
             &h.object_type,
@@ -38,6 +40,7 @@ pub fn insert(conn: &Conn<'_>, h: &NewHistory<'_>) -> DbResult<()> {
             &h.details,
             &h.client_address,
             &h.oauth_client_guid,
+            &h.secret_used,
         ],
     )?;
     Ok(())
@@ -57,10 +60,12 @@ pub struct HistoryRow {
     pub contact_last_name: String,
     pub details: String,
     pub client_address: Option<String>,
+    pub secret_used: Option<String>,
 }
 
 const SELECT: &str = "SELECT id, at, object_type, object_guid, related_guid, action, api_key_guid,
-    contact_first_name, contact_last_name, details, client_address, oauth_client_guid FROM history";
+    contact_first_name, contact_last_name, details, client_address, oauth_client_guid, secret_used
+    FROM history";
 
 fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
     Ok(HistoryRow {
@@ -76,6 +81,7 @@ fn from_row(r: &Row<'_>) -> DbResult<HistoryRow> {
         details: r.get(9)?,
         client_address: r.get(10)?,
         oauth_client_guid: r.get(11)?,
+        secret_used: r.get(12)?,
     })
 }
 

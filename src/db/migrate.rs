@@ -14,10 +14,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_outbox_delivery.sql"),
     include_str!("../../migrations/0004_oauth_clients.sql"),
     CERTIFICATES_AND_VERSIONS,
+    include_str!("../../migrations/0006_key_lifecycle.sql"),
 ];
 
 const CERTIFICATES_AND_VERSIONS: &str =
-    include_str!("../../migrations/0006_certificates_and_versions.sql");
+    include_str!("../../migrations/0005_certificates_and_versions.sql");
 
 /// Version N means the same tables and constraints as `MIGRATIONS[N - 1]`
 /// (each file named as the SQLite one it mirrors).
@@ -27,10 +28,11 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_outbox_delivery.sql"),
     include_str!("../../migrations/postgres/0004_oauth_clients.sql"),
     POSTGRES_CERTIFICATES_AND_VERSIONS,
+    include_str!("../../migrations/postgres/0006_key_lifecycle.sql"),
 ];
 
 const POSTGRES_CERTIFICATES_AND_VERSIONS: &str =
-    include_str!("../../migrations/postgres/0006_certificates_and_versions.sql");
+    include_str!("../../migrations/postgres/0005_certificates_and_versions.sql");
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

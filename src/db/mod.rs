@@ -185,6 +185,8 @@ enum Engine {
     },
     Postgres {
         pool: r2d2::Pool<pg::Manager>,
+        /// The writer session's backend process id (see `writer_backend_pid`).
+        writer_pid: Arc<std::sync::atomic::AtomicI32>,
     },
 }
 
@@ -329,18 +331,33 @@ impl Database {
                 target: target.clone(),
             })
             .map_err(|e| OpenError::Other(format!("PostgreSQL connection pool: {e}")))?;
+        let writer_pid = Arc::new(std::sync::atomic::AtomicI32::new(
+            writer::backend_pid(&mut session).map_err(unreachable)?,
+        ));
         let writer = Writer::start(
             WriterConn::Postgres {
                 session: Box::new(std::cell::RefCell::new(session)),
                 target: Box::new(target.clone()),
+                backend_pid: writer_pid.clone(),
             },
             options.group_commit_max,
         )
         .map_err(|e| OpenError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Database {
-            engine: Engine::Postgres { pool },
+            engine: Engine::Postgres { pool, writer_pid },
             writer,
         })
+    }
+
+    /// On PostgreSQL, the backend process id of this process's writer
+    /// session, which sends the notifications its own writes cause.
+    pub fn writer_backend_pid(&self) -> Option<i32> {
+        match &self.engine {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { writer_pid, .. } => {
+                Some(writer_pid.load(std::sync::atomic::Ordering::SeqCst))
+            }
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -369,7 +386,7 @@ impl Database {
     {
         let engine = match &self.engine {
             Engine::Sqlite { pool, .. } => ReadPool::Sqlite(pool.clone()),
-            Engine::Postgres { pool } => ReadPool::Postgres(pool.clone()),
+            Engine::Postgres { pool, .. } => ReadPool::Postgres(pool.clone()),
         };
         tokio::task::spawn_blocking(move || engine.read(f))
             .await
@@ -384,7 +401,7 @@ impl Database {
     {
         match &self.engine {
             Engine::Sqlite { pool, .. } => read_on(pool, f),
-            Engine::Postgres { pool } => read_postgres(pool, f),
+            Engine::Postgres { pool, .. } => read_postgres(pool, f),
         }
     }
 

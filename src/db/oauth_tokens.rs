@@ -2,7 +2,7 @@
 //! token is stored; the authentication index loads the live ones at start-up.
 
 use super::{Conn, DbError, DbResult, Row};
-use crate::types::PermissionSet;
+use crate::types::{PermissionSet, SecretUsed};
 
 #[derive(Debug, Clone)]
 pub struct TokenRow {
@@ -16,6 +16,8 @@ pub struct TokenRow {
     /// What the token was issued with.
     pub scopes: PermissionSet,
     pub expires_at: i64,
+    /// The client secret that obtained it.
+    pub secret_used: SecretUsed,
 }
 
 fn from_row(r: &Row<'_>) -> DbResult<TokenRow> {
@@ -29,14 +31,16 @@ fn from_row(r: &Row<'_>) -> DbResult<TokenRow> {
         credential_id: r.get(3)?,
         scopes: PermissionSet::from_storage(&r.get::<String>(4)?),
         expires_at: r.get(5)?,
+        secret_used: SecretUsed::parse(&r.get::<String>(6)?)
+            .ok_or_else(|| DbError::Corrupt("an access token's secret_used".into()))?,
     })
 }
 
 /// Tokens still valid at `now_ms`.
 pub fn live(conn: &Conn<'_>, now_ms: i64) -> DbResult<Vec<TokenRow>> {
     conn.query_all(
-        "SELECT id, lookup_id, token_hash, credential_id, scopes, expires_at FROM oauth_tokens
-         WHERE expires_at > ?1 ORDER BY id",
+        "SELECT id, lookup_id, token_hash, credential_id, scopes, expires_at, secret_used
+         FROM oauth_tokens WHERE expires_at > ?1 ORDER BY id",
         &[&now_ms],
         from_row,
     )
@@ -48,14 +52,16 @@ pub struct NewToken<'a> {
     pub credential_id: i64,
     pub scopes: PermissionSet,
     pub expires_at: i64,
+    pub secret_used: SecretUsed,
 }
 
 /// Inserts a token; returns its client's issuance number for it (one seek
 /// for the client's latest).
 pub fn insert(conn: &Conn<'_>, t: &NewToken<'_>, now_ms: i64) -> DbResult<i64> {
     conn.query_one(
-        "INSERT INTO oauth_tokens (lookup_id, token_hash, credential_id, scopes, issued_at, expires_at, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+        "INSERT INTO oauth_tokens (lookup_id, token_hash, credential_id, scopes, issued_at, expires_at,
+                                   secret_used, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
                  coalesce((SELECT max(seq) FROM oauth_tokens WHERE credential_id = ?3), 0) + 1)
          RETURNING seq",
         &[
@@ -65,6 +71,7 @@ pub fn insert(conn: &Conn<'_>, t: &NewToken<'_>, now_ms: i64) -> DbResult<i64> {
             &t.scopes.to_storage(),
             &now_ms,
             &t.expires_at,
+            &t.secret_used.as_str(),
         ],
         |r| r.get(0),
     )

@@ -13,7 +13,7 @@
 //! (restoring a snapshot): `exclusive` runs one between two groups.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -34,7 +34,19 @@ pub enum WriterConn {
     Postgres {
         session: Box<RefCell<PgSession>>,
         target: Box<super::pg::Target>,
+        /// The backend process id of `session` (0 before it is known): the
+        /// sender of the notifications this node's own writes cause, which
+        /// its listener need not answer (`crate::cluster`).
+        backend_pid: Arc<AtomicI32>,
     },
+}
+
+/// The backend process id of a PostgreSQL session.
+pub fn backend_pid(session: &mut PgSession) -> Result<i32, postgres::Error> {
+    Ok(session
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])?
+        .get(0))
 }
 
 /// The advisory lock every write transaction takes on PostgreSQL (and the
@@ -56,10 +68,16 @@ impl WriterConn {
     fn begin(&self) -> Result<(), DbError> {
         match self {
             WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            WriterConn::Postgres { session, target } => {
+            WriterConn::Postgres {
+                session,
+                target,
+                backend_pid: pid,
+            } => {
                 if session.borrow().is_closed() {
                     // The server restarted or the connection dropped: a new one.
-                    *session.borrow_mut() = PgSession::connect(target)?;
+                    let mut fresh = PgSession::connect(target)?;
+                    pid.store(backend_pid(&mut fresh)?, Ordering::SeqCst);
+                    *session.borrow_mut() = fresh;
                 }
                 Ok(session.borrow_mut().batch(&format!(
                     "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"

@@ -87,6 +87,8 @@ error_codes! {
     Unauthorized = 401: "No valid API key",
     KeyExpired = 401: "The API key has expired",
     KeyRevoked = 401: "The API key was revoked",
+    PreviousKeyExpired = 401: "The API key's previous secret, replaced by a Regenerate, no longer works",
+    PreviousKeyCannotSignIn = 401: "A key's previous secret (in its grace period) works for API calls but cannot open a console session",
     OperatorDeactivated = 401: "The key's operator is deactivated",
     AccessTokenExpired = 401: "The OAuth access token has expired",
     OAuthClientInactive = 401: "The access token's OAuth client was revoked, regenerated, deleted or expired, or its operator deactivated",

@@ -50,27 +50,99 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let cap = body::cap_of(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let payload = payload.take();
+        let read = Reading::of(req, payload);
         Box::pin(async move {
             if !json {
-                return Err(AppError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "The request body must be JSON: send it with the header \
-                     `Content-Type: application/json`.",
-                ));
+                return Err(not_json());
             }
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let timeout = Duration::from_secs(state.config.body_timeout_secs);
-            body::read_then(payload, declared, cap, timeout, &state.body_budget, parse)
-                .await
-                .map(ApiJson)
+            read.then(parse).await.map(ApiJson)
+        })
+    }
+}
+
+/// What reading a request's body needs, taken from the request before the
+/// extractor's future runs.
+struct Reading {
+    payload: Payload,
+    declared: Option<usize>,
+    cap: usize,
+    state: Option<web::Data<AppState>>,
+}
+
+impl Reading {
+    fn of(req: &HttpRequest, payload: &mut Payload) -> Reading {
+        Reading {
+            payload: payload.take(),
+            declared: req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok()),
+            cap: body::cap_of(req),
+            state: req.app_data::<web::Data<AppState>>().cloned(),
+        }
+    }
+
+    /// Reads the body under the route's cap, the deadline and the memory
+    /// bound, then `parse`s it.
+    async fn then<T>(
+        self,
+        parse: impl FnOnce(&[u8]) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let state = self
+            .state
+            .ok_or_else(|| AppError::internal("application state missing"))?;
+        let timeout = Duration::from_secs(state.config.body_timeout_secs);
+        body::read_then(
+            self.payload,
+            self.declared,
+            self.cap,
+            timeout,
+            &state.body_budget,
+            parse,
+        )
+        .await
+    }
+}
+
+fn not_json() -> AppError {
+    AppError::new(
+        ErrorCode::UnsupportedMediaType,
+        "The request body must be JSON: send it with the header \
+         `Content-Type: application/json`.",
+    )
+}
+
+/// `ApiJson` for a body that may be left out: none at all (or only
+/// whitespace) is `T::default()`; one that is sent must be JSON, under the
+/// same cap, deadline and memory bound.
+pub struct OptionalJson<T>(pub T);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let read = Reading::of(req, payload);
+        Box::pin(async move {
+            read.then(move |bytes: &[u8]| {
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    Ok(T::default())
+                } else if !json {
+                    Err(not_json())
+                } else {
+                    parse(bytes)
+                }
+            })
+            .await
+            .map(OptionalJson)
         })
     }
 }

@@ -20,7 +20,7 @@ use crate::db::api_keys as credentials_repo;
 use crate::db::oauth_tokens::{self as repo, NewToken};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::types::{CredentialKind, KeyStatus, PermissionSet};
+use crate::types::{CredentialKind, KeyStatus, PermissionSet, SecretUsed};
 use crate::work::Work;
 
 /// Expired tokens deleted per transaction by the purge.
@@ -40,14 +40,27 @@ pub struct Issued {
 pub fn issue(
     w: &Work<'_>,
     client: &Arc<KeyEntry>,
+    secret_used: SecretUsed,
     scopes: PermissionSet,
 ) -> AppResult<Option<Issued>> {
     let now = w.now_ms();
     let Some(row) = credentials_repo::find_by_id_opt(w.conn, client.id)? else {
         return Ok(None);
     };
+    // The secret it authenticated with must still stand: the same current
+    // one, or the same previous one inside its grace period.
+    let secret_stands = match secret_used {
+        SecretUsed::Current => row.lookup_id == client.lookup_id,
+        SecretUsed::Previous => row.previous.as_ref().is_some_and(|p| {
+            client
+                .previous
+                .as_ref()
+                .is_some_and(|c| c.lookup_id == p.lookup_id)
+                && now < p.expires_at
+        }),
+    };
     let usable = row.kind == CredentialKind::OAuthClient
-        && row.lookup_id == client.lookup_id
+        && secret_stands
         && row.status != KeyStatus::Revoked
         && row.operator_active
         && row.expires_at.is_none_or(|e| now < e);
@@ -57,9 +70,15 @@ pub fn issue(
     let lifetime_ms = i64::try_from(w.state.config.oauth_token_lifetime_secs)
         .map_err(AppError::internal)?
         .saturating_mul(1000);
-    let expires_at = row.expires_at.map_or(now.saturating_add(lifetime_ms), |e| {
+    let mut expires_at = row.expires_at.map_or(now.saturating_add(lifetime_ms), |e| {
         e.min(now.saturating_add(lifetime_ms))
     });
+    // What the previous secret obtains dies with its grace period.
+    if secret_used == SecretUsed::Previous
+        && let Some(p) = &row.previous
+    {
+        expires_at = expires_at.min(p.expires_at);
+    }
     let (token, full) = Token::generate(TokenKind::AccessToken);
     let entry = TokenEntry {
         lookup_id: token.lookup_id().to_string(),
@@ -67,6 +86,7 @@ pub fn issue(
         credential_id: row.id,
         scopes,
         expires_at,
+        secret_used,
     };
     let seq = repo::insert(
         w.conn,
@@ -76,6 +96,7 @@ pub fn issue(
             credential_id: row.id,
             scopes,
             expires_at,
+            secret_used,
         },
         now,
     )?;

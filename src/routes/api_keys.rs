@@ -5,18 +5,27 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::accounts::api_keys::{self, ApiKey, ApiKeyInput};
+use crate::accounts::credentials::{ListQuery, RegenerateInput};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
+use crate::http::json::OptionalJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::{CredentialKind, Guid};
 
-#[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey",
-    responses((status = 200, description = "Every API key", body = [ApiKey]), ReadErrors))]
-pub async fn list_keys(state: web::Data<AppState>, caller: Principal) -> AppResult<HttpResponse> {
-    let keys = state.read(caller.into(), api_keys::list).await?;
+#[utoipa::path(get, path = "/v4/ApiKey", tag = "ApiKey", params(ListQuery),
+    responses((status = 200, description = "Every API key (that passes the filters)", body = [ApiKey]), ReadErrors))]
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    caller: Principal,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let filter = query.into_inner().filter(state.clock.now_millis())?;
+    let keys = state
+        .read(caller.into(), move |w| api_keys::list(w, filter))
+        .await?;
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -87,15 +96,20 @@ pub async fn revoke_key(
 
 #[utoipa::path(post, path = "/v4/ApiKey/{ApiKeyGuid}/Regenerate", tag = "ApiKey",
     params(("ApiKeyGuid" = Guid, Path, description = "The key's GUID")),
-    responses((status = 200, description = "New secret in `Key`, shown this once; the old one stops working", body = ApiKey), ReadErrors))]
+    request_body(content = Option<RegenerateInput>, description = "Optional: `{\"GracePeriodHours\": N}` keeps the old secret working N hours (0–168; default 0)"),
+    responses((status = 200, description = "New secret in `Key`, shown this once; the old one stops working at once, or at `PreviousKeyExpiresAt` with a grace period", body = ApiKey), WriteErrors))]
 pub async fn regenerate_key(
     state: web::Data<AppState>,
     caller: Principal,
     path: web::Path<String>,
+    body: OptionalJson<RegenerateInput>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("ApiKeyGuid", &path)?;
+    let grace_ms = body.into_inner().grace_ms()?;
     let key = state
-        .write(caller.into(), move |w| api_keys::regenerate(w, guid))
+        .write(caller.into(), move |w| {
+            api_keys::regenerate(w, guid, grace_ms)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(key))
 }

@@ -11,7 +11,7 @@ use crate::http::query::since_and_limit;
 use crate::routes::docs::ReadErrors;
 use crate::state::AppState;
 use crate::time::rfc3339;
-use crate::types::{CredentialKind, Guid};
+use crate::types::{CredentialKind, Guid, SecretUsed};
 use crate::work::Work;
 
 pub const OBJECT_TYPES: [&str; 7] = [
@@ -50,6 +50,12 @@ pub struct HistoryEntry {
     /// The address the request came from (behind trusted proxies, the
     /// forwarded client); empty for changes made by coffre itself.
     pub client_address: String,
+    /// Which secret of the key or client the change was made with: `Current`,
+    /// or `Previous` (the one a Regenerate with a grace period replaced, while
+    /// it still works); for an access token, the client secret that obtained
+    /// it. Null for changes made by coffre itself.
+    #[schema(nullable)]
+    pub secret_used: Option<SecretUsed>,
     /// Which fields changed (never their values).
     pub details: String,
 }
@@ -86,6 +92,7 @@ impl From<HistoryRow> for HistoryEntry {
             contact_first_name: r.contact_first_name,
             contact_last_name: r.contact_last_name,
             client_address: r.client_address.unwrap_or_default(),
+            secret_used: r.secret_used.as_deref().and_then(SecretUsed::parse),
             details: r.details,
         }
     }

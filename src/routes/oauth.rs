@@ -20,7 +20,7 @@ use crate::oauth::wire::{
 use crate::oauth::{ScopeError, scope_string, select_scopes, tokens};
 use crate::state::AppState;
 use crate::time::rfc3339;
-use crate::types::permissions;
+use crate::types::{SecretUsed, permissions};
 
 const GRANT_TYPE: &str = "client_credentials";
 const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
@@ -51,6 +51,11 @@ fn client_error(failure: ClientFailure) -> OAuthError {
              reactivate it."
                 .into(),
         ),
+        ClientFailure::Refused(Refusal::PreviousEnded(at)) => refused(format!(
+            "This is the client's previous secret: a Regenerate replaced it and its grace \
+             period ended at {}. Use the client's new secret.",
+            rfc3339(at)
+        )),
     }
 }
 
@@ -59,12 +64,13 @@ async fn authenticated(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Form, std::sync::Arc<KeyEntry>), OAuthError> {
+) -> Result<(Form, std::sync::Arc<KeyEntry>, SecretUsed), OAuthError> {
     let form = form::read(req, payload.into_inner(), state).await?;
     let credentials = form::client_credentials(req, &form)?;
-    let client = authenticate_client(state, client_address(req).ip, credentials.as_ref())
-        .map_err(client_error)?;
-    Ok((form, client))
+    let (client, secret_used) =
+        authenticate_client(state, client_address(req).ip, credentials.as_ref())
+            .map_err(client_error)?;
+    Ok((form, client, secret_used))
 }
 
 #[utoipa::path(post, path = "/oauth2/token", tag = "OAuth", security(()),
@@ -78,7 +84,7 @@ pub async fn token(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, payload, &state).await?;
+    let (form, client, secret_used) = authenticated(&req, payload, &state).await?;
     match form.require("grant_type")? {
         GRANT_TYPE => {}
         _ => {
@@ -111,9 +117,12 @@ pub async fn token(
     })?;
     let issuing = client.clone();
     let issued = state
-        .write(Principal::from_entry(client).into(), move |w| {
-            tokens::issue(w, &issuing, scopes)
-        })
+        .write(
+            Principal::from_entry(client)
+                .with_secret(secret_used)
+                .into(),
+            move |w| tokens::issue(w, &issuing, secret_used, scopes),
+        )
         .await
         .map_err(OAuthError::from_app)?
         .ok_or_else(|| client_error(ClientFailure::Invalid))?;
@@ -140,7 +149,7 @@ pub async fn revoke(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, payload, &state).await?;
+    let (form, client, _) = authenticated(&req, payload, &state).await?;
     let text = form.require("token")?;
     // Only the holder of the token itself learns anything about it: one
     // HMAC, whatever was sent.

@@ -4,22 +4,28 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
+use crate::accounts::credentials::{ListQuery, RegenerateInput};
 use crate::accounts::oauth_clients::{self, OAuthClient, OAuthClientInput};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::ApiJson;
+use crate::http::json::OptionalJson;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::routes::history::{HistoryEntry, HistoryQuery};
 use crate::state::AppState;
 use crate::types::{CredentialKind, Guid};
 
-#[utoipa::path(get, path = "/v4/OAuthClient", tag = "OAuthClient",
-    responses((status = 200, description = "Every OAuth client", body = [OAuthClient]), ReadErrors))]
+#[utoipa::path(get, path = "/v4/OAuthClient", tag = "OAuthClient", params(ListQuery),
+    responses((status = 200, description = "Every OAuth client (that passes the filters)", body = [OAuthClient]), ReadErrors))]
 pub async fn list_oauth_clients(
     state: web::Data<AppState>,
     caller: Principal,
+    query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    let clients = state.read(caller.into(), oauth_clients::list).await?;
+    let filter = query.into_inner().filter(state.clock.now_millis())?;
+    let clients = state
+        .read(caller.into(), move |w| oauth_clients::list(w, filter))
+        .await?;
     Ok(HttpResponse::Ok().json(clients))
 }
 
@@ -93,15 +99,20 @@ pub async fn revoke_oauth_client(
 
 #[utoipa::path(post, path = "/v4/OAuthClient/{OAuthClientGuid}/Regenerate", tag = "OAuthClient",
     params(("OAuthClientGuid" = Guid, Path, description = "The client's GUID")),
-    responses((status = 200, description = "New secret in `ClientSecret`, shown this once; the old one and every access token stop working", body = OAuthClient), ReadErrors))]
+    request_body(content = Option<RegenerateInput>, description = "Optional: `{\"GracePeriodHours\": N}` keeps the old client secret working at the token endpoint N hours (0–168; default 0)"),
+    responses((status = 200, description = "New secret in `ClientSecret`, shown this once; every access token stops working, and the old secret too, at once or at `PreviousKeyExpiresAt` with a grace period", body = OAuthClient), WriteErrors))]
 pub async fn regenerate_oauth_client(
     state: web::Data<AppState>,
     caller: Principal,
     path: web::Path<String>,
+    body: OptionalJson<RegenerateInput>,
 ) -> AppResult<HttpResponse> {
     let guid = Guid::from_path("OAuthClientGuid", &path)?;
+    let grace_ms = body.into_inner().grace_ms()?;
     let client = state
-        .write(caller.into(), move |w| oauth_clients::regenerate(w, guid))
+        .write(caller.into(), move |w| {
+            oauth_clients::regenerate(w, guid, grace_ms)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(client))
 }

@@ -16,6 +16,7 @@ use crate::http::ApiJson;
 use crate::http::origin;
 use crate::routes::docs::{ReadErrors, WriteErrors};
 use crate::state::AppState;
+use crate::types::SecretUsed;
 
 /// The sign-in's body. Not `Debug`: it holds a key.
 #[derive(Deserialize, ToSchema)]
@@ -48,6 +49,16 @@ pub async fn sign_in(
         )
     })?;
     let principal = authenticate_key(&req, &presented)?;
+    // A session outlives the request: opened with a secret that was replaced
+    // by a Regenerate, it would keep the key's rights past the grace period.
+    if principal.secret_used() == SecretUsed::Previous {
+        return Err(AppError::new(
+            ErrorCode::PreviousKeyCannotSignIn,
+            "This is the key's previous secret: it keeps working for API calls until its grace \
+             period ends, but the console needs the key's current secret (the one Regenerate \
+             returned). Sign in with that one.",
+        ));
+    }
     let key = principal.credential().clone();
     let now = state.clock.now_millis();
     let ends_at = state.sessions.ends_at(now);

@@ -72,6 +72,32 @@ impl CredentialKind {
     }
 }
 
+/// Which of a credential's secrets authenticated a request: the current one,
+/// or the one a Regenerate with a grace period replaced, while that grace
+/// period lasts (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub enum SecretUsed {
+    Current,
+    Previous,
+}
+
+impl SecretUsed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretUsed::Current => "Current",
+            SecretUsed::Previous => "Previous",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SecretUsed> {
+        match text {
+            "Current" => Some(SecretUsed::Current),
+            "Previous" => Some(SecretUsed::Previous),
+            _ => None,
+        }
+    }
+}
+
 /// An API key's (or OAuth client's) status as stored. `Expired` is also derived from the clock:
 /// a key past its expiry instant is expired before any sweep marks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,11 +21,14 @@ async fn snapshot(app: &TestApp, item: &str, section: &str) -> Vec<String> {
         "/v4/History?Limit=10000".into(),
     ] {
         let res = app.get(&path).await.expect(200);
-        // LastUsedAt moves with every request; everything else must not.
+        // A key's usage (LastUsedAt, LastUsedFrom, UseCount) moves with
+        // every request; everything else must not.
         let text = if path == "/v4/ApiKey" {
             let mut v = res.body.clone();
             for k in v.as_array_mut().unwrap() {
-                k["LastUsedAt"] = Value::Null;
+                for usage in ["LastUsedAt", "LastUsedFrom", "UseCount"] {
+                    k[usage] = Value::Null;
+                }
             }
             v.to_string()
         } else {

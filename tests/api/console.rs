@@ -322,6 +322,46 @@ async fn an_oauth_clients_secret_or_access_token_cannot_sign_in() {
     assert_eq!(res.status, 200, "{}", res.text);
 }
 
+/// A key's previous secret keeps working for API calls during a grace
+/// period, but a session opened with it would outlive the grace (a session
+/// is bound to the key, not to the secret presented): sign-in refuses it.
+#[tokio::test]
+async fn a_keys_previous_secret_in_its_grace_period_cannot_sign_in() {
+    let app = spawn_app().await;
+    let k = app.create_key(json!({})).await;
+    let res = app
+        .send(
+            &app.admin_key,
+            Method::POST,
+            &format!("/v4/ApiKey/{}/Regenerate", k.guid),
+            Some(&json!({"GracePeriodHours": 2})),
+        )
+        .await
+        .expect(200);
+    let new_key = res.guid("Key");
+    // The previous secret still works for the API...
+    app.send(&k.key, Method::GET, "/v4/VaultSection", None)
+        .await
+        .expect(200);
+    // ...but opens no session, and says which secret to use instead.
+    let refused = sign_in_from(&app, &k.key, None).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert_eq!(
+        refused.code(),
+        "PreviousKeyCannotSignIn",
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.message().contains("current secret"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.headers.get("set-cookie").is_none());
+    assert!(app.state.sessions.is_empty());
+    sign_in(&app, &new_key).await;
+}
+
 #[tokio::test]
 async fn a_session_acts_with_exactly_the_permissions_and_rights_of_its_key() {
     let app = spawn_app().await;

@@ -6,15 +6,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A server whose clock only moves when the test says, without the background sweep.
-async fn quiet_app(now: &str) -> TestApp {
-    app()
-        .now(at(now))
-        .config(|c| c.scheduler = false)
-        .spawn()
-        .await
-}
-
 #[tokio::test]
 async fn the_midnight_sweep_writes_exactly_one_complete_expiry_e_mail() {
     let app = quiet_app("2029-12-31T12:00:00Z").await;

@@ -246,10 +246,12 @@ async fn dev_reset_returns_everything_to_the_state_at_start() {
     app.send("coffre_nope", reqwest::Method::GET, "/v4/VaultItem", None)
         .await
         .expect(401);
-    // The keys are as at start; LastUsedAt is the one this very request set.
+    // The keys are as at start; the usage is what this very request counted.
     let mut keys = app.get("/v4/ApiKey").await.expect(200).body;
     assert_eq!(keys.as_array().unwrap().len(), 1);
-    keys[0]["LastUsedAt"] = keys_at_start[0]["LastUsedAt"].clone();
+    for usage in ["LastUsedAt", "LastUsedFrom", "UseCount"] {
+        keys[0][usage] = keys_at_start[0][usage].clone();
+    }
     assert_eq!(keys, keys_at_start);
 
     // And it can be done again, as often as a harness likes.

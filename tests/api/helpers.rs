@@ -203,6 +203,15 @@ pub fn app() -> TestAppBuilder {
     }
 }
 
+/// A server whose clock only moves when the test says, without background jobs.
+pub async fn quiet_app(now: &str) -> TestApp {
+    app()
+        .now(at(now))
+        .config(|c| c.scheduler = false)
+        .spawn()
+        .await
+}
+
 pub async fn spawn_app() -> TestApp {
     app().spawn().await
 }

@@ -462,6 +462,13 @@ async fn a_full_disk_is_a_507_that_says_writes_resume_and_changes_nothing() {
         serde_json::json!({"Name": name, "VaultSectionGuid": section,
             "VaultItemType": "CredentialSet", "Password": "p", "Notes": big})
     };
+    // A table a migration rebuilt leaves free pages in a fresh file: use them
+    // up first, so the next item must grow the file.
+    for i in 0..4 {
+        app.post("/v4/VaultItem", item(&format!("filler {i}")))
+            .await
+            .expect(201);
+    }
     // SQLite reports a full disk when the file cannot grow: cap it where it is.
     on_writer(&app, "PRAGMA max_page_count = 1").await;
     let before = app.get("/v4/VaultItem").await.expect(200).text;

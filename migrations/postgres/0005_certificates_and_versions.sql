@@ -1,4 +1,4 @@
--- The version after 0004, as ../0006_certificates_and_versions.sql
+-- Version 5, as ../0005_certificates_and_versions.sql
 -- (certificate expiry reminders, and secret versions). PostgreSQL changes
 -- the outbox's constraints in place where SQLite rebuilds the table.
 
@@ -22,10 +22,15 @@ ALTER TABLE outbox ALTER COLUMN credential_kind DROP NOT NULL;
 ALTER TABLE outbox ADD COLUMN vault_item_guid TEXT;
 ALTER TABLE outbox ADD COLUMN recipient_operator_guid TEXT;
 -- About a credential, or about an item and for one operator: never both.
-ALTER TABLE outbox ADD CHECK ((api_key_guid IS NULL) = (credential_kind IS NULL));
-ALTER TABLE outbox ADD CHECK ((api_key_guid IS NULL) <> (vault_item_guid IS NULL));
-ALTER TABLE outbox ADD CHECK ((vault_item_guid IS NULL) = (recipient_operator_guid IS NULL));
-ALTER TABLE outbox ADD CHECK ((vault_item_guid IS NULL) = (kind IN ('KeyExpired', 'ExpiryReminder')));
+-- (Named, so that a later version can change them.)
+ALTER TABLE outbox ADD CONSTRAINT outbox_credential_kind_given
+    CHECK ((api_key_guid IS NULL) = (credential_kind IS NULL));
+ALTER TABLE outbox ADD CONSTRAINT outbox_credential_or_item
+    CHECK ((api_key_guid IS NULL) <> (vault_item_guid IS NULL));
+ALTER TABLE outbox ADD CONSTRAINT outbox_item_recipient
+    CHECK ((vault_item_guid IS NULL) = (recipient_operator_guid IS NULL));
+ALTER TABLE outbox ADD CONSTRAINT outbox_item_kinds
+    CHECK ((vault_item_guid IS NULL) = (kind IN ('KeyExpired', 'ExpiryReminder')));
 CREATE UNIQUE INDEX outbox_certificate_once
     ON outbox (vault_item_guid, kind, expires_at, days_before, recipient_operator_guid)
     WHERE vault_item_guid IS NOT NULL;
