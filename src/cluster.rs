@@ -66,7 +66,7 @@ fn listen(state: &AppState, url: &str, stop: &AtomicBool) {
     let refresh_every = Duration::from_secs(state.config.cluster_refresh_secs);
     let mut backoff = Duration::from_millis(100);
     while !stop.load(Ordering::SeqCst) {
-        let mut client = match connect(url) {
+        let mut client = match connect(state, url) {
             Ok(client) => {
                 backoff = Duration::from_millis(100);
                 client
@@ -115,9 +115,10 @@ fn listen(state: &AppState, url: &str, stop: &AtomicBool) {
     }
 }
 
-fn connect(url: &str) -> Result<postgres::Client, crate::db::DbError> {
-    let config = crate::db::pg::check_url(url).map_err(crate::db::DbError::Corrupt)?;
-    let mut session = crate::db::pg::PgSession::connect(&config)?;
+fn connect(state: &AppState, url: &str) -> Result<postgres::Client, crate::db::DbError> {
+    let target = crate::db::pg::check_url(url, state.config.database_ca_file.as_deref())
+        .map_err(crate::db::DbError::Corrupt)?;
+    let mut session = crate::db::pg::PgSession::connect(&target)?;
     session.batch(&format!("LISTEN {CHANNEL}"))?;
     Ok(session.into_client())
 }

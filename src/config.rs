@@ -118,6 +118,7 @@ pub struct ConfigLayer {
     pub secret_versions_kept: Option<u32>,
     pub public_url: Option<String>,
     pub database_url: Option<RedactedText>,
+    pub database_ca_file: Option<PathBuf>,
     pub cluster_refresh_secs: Option<u64>,
 }
 
@@ -179,6 +180,7 @@ const ENV_OPTIONS: &[(&str, EnvKind)] = &[
     ("secret_versions_kept", EnvKind::Int),
     ("public_url", EnvKind::Text),
     ("database_url", EnvKind::Text),
+    ("database_ca_file", EnvKind::Text),
     ("cluster_refresh_secs", EnvKind::Int),
 ];
 
@@ -239,6 +241,7 @@ impl ConfigLayer {
             secret_versions_kept,
             public_url,
             database_url,
+            database_ca_file,
             cluster_refresh_secs
         )
     }
@@ -387,6 +390,9 @@ pub struct Config {
     /// `postgres://…`: PostgreSQL instead of the SQLite file in the data dir
     /// (several nodes may share it). Holds a password: redacted in `Debug`.
     pub database_url: Option<RedactedText>,
+    /// PEM CA certificates that vouch for the PostgreSQL server
+    /// (`sslmode=verify-ca`/`verify-full`; `require` then checks the chain too).
+    pub database_ca_file: Option<PathBuf>,
     /// With PostgreSQL: the credentials are reloaded at least this often,
     /// besides each time another node changes them.
     pub cluster_refresh_secs: u64,
@@ -451,6 +457,7 @@ impl fmt::Debug for Config {
             .field("secret_versions_kept", &self.secret_versions_kept)
             .field("public_url", &self.public_url)
             .field("database_url", &self.database_url)
+            .field("database_ca_file", &self.database_ca_file)
             .field("cluster_refresh_secs", &self.cluster_refresh_secs)
             .finish()
     }
@@ -508,6 +515,7 @@ impl Default for Config {
             secret_versions_kept: 10,
             public_url: None,
             database_url: None,
+            database_ca_file: None,
             cluster_refresh_secs: 30,
         }
     }
@@ -663,6 +671,7 @@ impl Config {
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
             database_url: layer.database_url.filter(|u| !u.0.trim().is_empty()),
+            database_ca_file: layer.database_ca_file,
             cluster_refresh_secs: layer.cluster_refresh_secs.unwrap_or(d.cluster_refresh_secs),
         };
         config.validate()?;
@@ -882,7 +891,8 @@ impl Config {
             ));
         }
         if let Some(url) = &self.database_url {
-            crate::db::pg::check_url(&url.0).map_err(ConfigError)?;
+            crate::db::pg::check_url(&url.0, self.database_ca_file.as_deref())
+                .map_err(ConfigError)?;
             if self.dev {
                 return fail(
                     "database_url is set with --dev: the dev server keeps its database in \

@@ -295,8 +295,12 @@ pub fn open_postgres(
     let Some(url) = &config.database_url else {
         return Err(DataDirError::Usage("database_url is not set".into()));
     };
-    let db = Database::open_postgres(&url.0, &db_options(config))
-        .map_err(|e| DataDirError::Failed(e.to_string()))?;
+    let target = crate::db::pg::check_url(&url.0, config.database_ca_file.as_deref())
+        .map_err(DataDirError::Usage)?;
+    let db = Database::open_postgres(&target, &db_options(config)).map_err(|e| match e {
+        OpenError::Config(_) => DataDirError::Usage(e.to_string()),
+        _ => DataDirError::Failed(e.to_string()),
+    })?;
     let failed = |e: crate::error::AppError| DataDirError::Failed(e.to_string());
     let load = |db: &Database| {
         db.read_blocking(|c| Ok::<_, crate::error::AppError>(crate::db::keyring::load(c)?))

@@ -1,9 +1,10 @@
 //! `coffre migrate --to postgres://…`: copies the SQLite data dir (opened
 //! with its passphrase or key file) into an empty PostgreSQL database, in one
-//! transaction: every table as stored (nothing re-sealed), the keyring as
-//! the database's keyring row; then checks the row counts per table and
-//! opens a sample of the sealed secrets with the data dir's keys, before
-//! committing. On any failure nothing is written.
+//! transaction: every table as stored (nothing re-sealed; item Notes, clear
+//! in the encrypted SQLite file, sealed on the way as PostgreSQL keeps them),
+//! the keyring as the database's keyring row; then checks the row counts per
+//! table and opens a sample of the sealed secrets and Notes with the data
+//! dir's keys, before committing. On any failure nothing is written.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -12,7 +13,8 @@ use crate::cli::CliError;
 use crate::config::Config;
 use crate::crypto::SealContext;
 use crate::datadir;
-use crate::db::{copy, migrate, pg};
+use crate::db::{Value, copy, migrate, pg};
+use crate::vault::items;
 
 /// Secrets opened to check the copy.
 const SAMPLE: i64 = 20;
@@ -29,7 +31,7 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
              (COFFRE_DATABASE_URL) and give the target with --to",
         ));
     }
-    let target = pg::check_url(&to).map_err(CliError::usage)?;
+    let target = pg::check_url(&to, config.database_ca_file.as_deref()).map_err(CliError::usage)?;
     let started = Instant::now();
     let (keyring_file, keyring) = datadir::unlock(&config)?;
     let keys = keyring.derive();
@@ -44,11 +46,12 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
         .execute_batch("BEGIN")
         .map_err(|e| CliError::failed(format!("cannot read the data dir: {e}")))?;
 
-    let failed = |e: postgres::Error| {
-        CliError::failed(format!(
+    let failed = |e: postgres::Error| match pg::configuration_problem(&e) {
+        Some(problem) => CliError::usage(format!("{problem}; nothing was written")),
+        None => CliError::failed(format!(
             "PostgreSQL: {}; nothing was written",
             crate::db::DbError::Postgres(e)
-        ))
+        )),
     };
     let mut session = pg::PgSession::connect(&target).map_err(failed)?;
     migrate::migrate_postgres(session.client()).map_err(|e| match e {
@@ -69,8 +72,25 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
     }
     let terminal = std::io::stdout().is_terminal();
     let mut summary = Vec::new();
+    let mut seal_notes = |columns: &[String], row: &mut [Value]| {
+        let at = |name: &str| columns.iter().position(|c| c == name);
+        let (Some(guid), Some(notes)) = (at("guid"), at("notes")) else {
+            return Err("no guid or notes column".to_string());
+        };
+        let (Value::Text(guid), Value::Text(plain)) = (&row[guid], &row[notes]) else {
+            return Err("an item's guid or notes is not text".to_string());
+        };
+        row[notes] = Value::Text(items::notes::seal(&keys.sealer, guid, plain));
+        Ok(())
+    };
+    let mut as_stored = |_: &[String], _: &mut [Value]| Ok(());
     for table in copy::TABLES {
-        let copied = copy::copy_table(&source, &mut tx, table, |n| {
+        let rewrite: copy::Rewrite<'_> = if *table == "vault_items" {
+            &mut seal_notes
+        } else {
+            &mut as_stored
+        };
+        let copied = copy::copy_table(&source, &mut tx, table, rewrite, |n| {
             if terminal {
                 print!("\r{table}: {n} rows");
                 let _ = std::io::Write::flush(&mut std::io::stdout());
@@ -106,6 +126,14 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
                 ))
             })?;
     }
+    let notes = copy::sample_notes(&mut tx, SAMPLE).map_err(failed)?;
+    for (item, stored) in &notes {
+        items::notes::open(&keys.sealer, item, stored).map_err(|e| {
+            CliError::failed(format!(
+                "the Notes of item {item} do not open after the copy ({e:?}); nothing was written"
+            ))
+        })?;
+    }
     tx.commit().map_err(failed)?;
     drop(source);
     db.shutdown();
@@ -115,9 +143,11 @@ pub fn run(config: Config, to: String) -> Result<(), CliError> {
     }
     println!(
         "coffre: copied {total} rows and the keyring into PostgreSQL in {} ms; counts match \
-         and {} sampled secrets open. Serve it with database_url set to the target.",
+         and {} sampled secrets and {} sampled Notes open. Serve it with database_url set to \
+         the target.",
         started.elapsed().as_millis(),
-        sample.len()
+        sample.len(),
+        notes.len()
     );
     Ok(())
 }

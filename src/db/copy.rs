@@ -1,5 +1,6 @@
 //! `coffre migrate --to postgres://…`: every table of a SQLite database
-//! copied, as stored (sealed values stay sealed as they are), into an empty
+//! copied, as stored (sealed values stay sealed as they are; the caller may
+//! rewrite a row on the way, e.g. to seal what PostgreSQL keeps sealed), into an empty
 //! PostgreSQL database in one transaction, in dependency order, with
 //! multi-row INSERTs; the identity sequences moved past the copied ids.
 
@@ -48,11 +49,16 @@ pub fn target_is_empty(tx: &mut postgres::Transaction<'_>) -> Result<bool, postg
     Ok(true)
 }
 
-/// Copies one table; returns the rows copied. `progress` hears the running count.
+/// Sees a row (with the column names) before it is written, and may change it.
+pub type Rewrite<'a> = &'a mut dyn FnMut(&[String], &mut [Value]) -> Result<(), String>;
+
+/// Copies one table; returns the rows copied. `rewrite` sees each row (with
+/// the column names) before it is written; `progress` hears the running count.
 pub fn copy_table(
     source: &rusqlite::Connection,
     tx: &mut postgres::Transaction<'_>,
     table: &str,
+    rewrite: Rewrite<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, String> {
     let mut stmt = source
@@ -84,6 +90,7 @@ pub fn copy_table(
                 R::Blob(b) => Value::Blob(b.to_vec()),
             });
         }
+        rewrite(&columns, &mut values).map_err(|e| format!("{table}: {e}"))?;
         batch.push(values);
         if batch.len() == per_batch {
             copied += flush(&mut batch, tx)?;
@@ -131,6 +138,21 @@ pub fn sample_secrets(
         )?
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Up to `n` items' stored Notes as the target now holds them: (GUID, notes).
+pub fn sample_notes(
+    tx: &mut postgres::Transaction<'_>,
+    n: i64,
+) -> Result<Vec<(String, String)>, postgres::Error> {
+    Ok(tx
+        .query(
+            "SELECT guid, notes FROM vault_items ORDER BY random() LIMIT $1",
+            &[&n],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
         .collect())
 }
 

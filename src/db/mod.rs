@@ -20,6 +20,7 @@ pub mod oauth_tokens;
 pub mod operators;
 pub mod outbox;
 pub mod pg;
+pub mod pg_tls;
 pub mod rights;
 pub mod sections;
 pub mod snapshot;
@@ -168,6 +169,9 @@ pub enum OpenError {
     /// The file was written by a newer coffre.
     NewerSchema(i64),
     Sqlite(rusqlite::Error),
+    /// The configuration cannot work (PostgreSQL: a refused certificate, a
+    /// server that wants TLS).
+    Config(String),
     Other(String),
 }
 
@@ -200,7 +204,9 @@ impl fmt::Display for OpenError {
                 migrate::SCHEMA_VERSION
             ),
             OpenError::Sqlite(e) => write!(f, "cannot open the database: {e}"),
-            OpenError::Other(e) => write!(f, "cannot open the database: {e}"),
+            OpenError::Config(e) | OpenError::Other(e) => {
+                write!(f, "cannot open the database: {e}")
+            }
         }
     }
 }
@@ -302,15 +308,15 @@ impl Database {
 
     /// Connects to PostgreSQL (`database_url`, checked by the configuration)
     /// and migrates it; no key is needed (the keyring is read from it after).
-    pub fn open_postgres(url: &str, options: &DbOptions) -> Result<Database, OpenError> {
-        let config = pg::check_url(url).map_err(OpenError::Other)?;
-        let unreachable = |e: postgres::Error| {
-            OpenError::Other(format!(
+    pub fn open_postgres(target: &pg::Target, options: &DbOptions) -> Result<Database, OpenError> {
+        let unreachable = |e: postgres::Error| match pg::configuration_problem(&e) {
+            Some(problem) => OpenError::Config(problem),
+            None => OpenError::Other(format!(
                 "cannot use the PostgreSQL database: {}",
                 DbError::Postgres(e)
-            ))
+            )),
         };
-        let mut session = pg::PgSession::connect(&config).map_err(unreachable)?;
+        let mut session = pg::PgSession::connect(target).map_err(unreachable)?;
         migrate::migrate_postgres(session.client()).map_err(|e| match e {
             migrate::MigrateError::Newer(v) => OpenError::NewerSchema(v),
             migrate::MigrateError::Postgres(e) => unreachable(e),
@@ -322,7 +328,7 @@ impl Database {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(pg::Manager {
-                config: config.clone(),
+                target: target.clone(),
             })
             .map_err(|e| OpenError::Other(format!("PostgreSQL connection pool: {e}")))?;
         let writer_pid = Arc::new(std::sync::atomic::AtomicI32::new(
@@ -331,7 +337,7 @@ impl Database {
         let writer = Writer::start(
             WriterConn::Postgres {
                 session: Box::new(std::cell::RefCell::new(session)),
-                config: Box::new(config),
+                target: Box::new(target.clone()),
                 backend_pid: writer_pid.clone(),
             },
             options.group_commit_max,

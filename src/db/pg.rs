@@ -6,35 +6,145 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error;
+use std::path::Path;
 use std::str::FromStr;
 
 use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
+use super::pg_tls::{self, CertificateRefused, MakeRustls, Roots, SslMode};
 use super::value::ValueRef;
 
-/// Checks a `database_url` without connecting; the error says what is wrong
-/// (never repeating the URL, which may hold a password).
-pub fn check_url(url: &str) -> Result<postgres::Config, String> {
-    let config = postgres::Config::from_str(url).map_err(|e| {
+/// A checked `database_url`: the driver's settings and, unless
+/// `sslmode=disable`, the TLS connector that verifies as the mode asks.
+#[derive(Clone)]
+pub struct Target {
+    pub config: postgres::Config,
+    tls: Option<MakeRustls>,
+}
+
+/// Says nothing of the URL (it may hold a password).
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a `database_url` (and the CA file, `database_ca_file`) without
+/// connecting; the error says what is wrong (never repeating the URL, which
+/// may hold a password).
+pub fn check_url(url: &str, ca_file: Option<&Path>) -> Result<Target, String> {
+    let (rest, mode, root_cert) = take_tls_options(url)?;
+    let mut config = postgres::Config::from_str(&rest).map_err(|e| {
         format!(
             "database_url is not a PostgreSQL connection string ({e}): give \
              postgres://USER@HOST:PORT/DATABASE"
         )
     })?;
-    if config.get_ssl_mode() == postgres::config::SslMode::Require {
-        return Err(
-            "database_url asks for sslmode=require, but this build of coffre connects to \
-                    PostgreSQL without TLS: use a loopback or Unix-socket connection, or a TLS \
-                    tunnel, with sslmode=disable"
-                .into(),
-        );
-    }
     if config.get_dbname().is_none() {
         return Err("database_url names no database: end it with /DATABASE".into());
     }
-    Ok(config)
+    // libpq's default: TLS when the server offers it.
+    let mode = mode.unwrap_or(SslMode::Prefer);
+    config.ssl_mode(mode.for_driver());
+    let roots = match (ca_file, root_cert.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "the CA is given twice: set database_ca_file or sslrootcert= in \
+                        database_url, not both"
+                    .into(),
+            );
+        }
+        (Some(file), None) => Some(Roots::File(file)),
+        (None, Some("system")) => Some(Roots::System),
+        (None, Some(file)) => Some(Roots::File(Path::new(file))),
+        (None, None) => None,
+    };
+    let tls = pg_tls::connector(mode, roots)?;
+    Ok(Target { config, tls })
+}
+
+/// `sslmode` and `sslrootcert` taken out of a connection string (the driver
+/// knows neither `verify-*` nor `sslrootcert`): the rest, the mode, the CA.
+/// URL form (`postgres://…?sslmode=…`) or key=value form (`sslmode=…`).
+fn take_tls_options(url: &str) -> Result<(String, Option<SslMode>, Option<String>), String> {
+    let mut mode = None;
+    let mut root_cert = None;
+    let mut take = |key: &str, value: String| -> Result<bool, String> {
+        match key {
+            "sslmode" => mode = Some(SslMode::parse(&value)?),
+            "sslrootcert" => root_cert = Some(value),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    };
+    let rest = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        match url.split_once('?') {
+            None => url.to_string(),
+            Some((base, query)) => {
+                let mut kept = Vec::new();
+                for pair in query.split('&') {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    let value = percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    if !take(key, value)? {
+                        kept.push(pair);
+                    }
+                }
+                if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+        }
+    } else {
+        let mut kept = Vec::new();
+        for token in url.split_whitespace() {
+            let (key, value) = token.split_once('=').unwrap_or((token, ""));
+            if !take(key.trim(), value.trim_matches('\'').to_string())? {
+                kept.push(token);
+            }
+        }
+        kept.join(" ")
+    };
+    Ok((rest, mode, root_cert))
+}
+
+/// What an error at connection time says about the configuration (a refused
+/// certificate, a server that wants TLS or has none), as opposed to a
+/// server that is down: such a start is refused as a usage error.
+pub fn configuration_problem(e: &postgres::Error) -> Option<String> {
+    if let Some(refused) = e
+        .source()
+        .and_then(|s| s.downcast_ref::<CertificateRefused>())
+    {
+        return Some(refused.to_string());
+    }
+    if let Some(db) = e.as_db_error()
+        && *db.code() == postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        && db.message().contains("no encryption")
+    {
+        return Some(format!(
+            "the PostgreSQL server accepts this connection only over TLS ({}): remove \
+             sslmode=disable from database_url, or set sslmode=verify-full with \
+             database_ca_file",
+            db.message()
+        ));
+    }
+    if e.to_string().contains("server does not support TLS") {
+        return Some(
+            "the PostgreSQL server does not offer TLS, and database_url's sslmode asks for \
+             it: turn ssl on in the server's postgresql.conf, or connect over a loopback or \
+             Unix socket with sslmode=disable"
+                .into(),
+        );
+    }
+    None
 }
 
 /// One connection and its prepared statements (prepared once per SQL text).
@@ -60,12 +170,13 @@ impl Drop for PgSession {
 }
 
 impl PgSession {
-    pub fn connect(config: &postgres::Config) -> Result<PgSession, postgres::Error> {
-        // "prefer" would try TLS first; this build has none to offer.
-        let mut config = config.clone();
-        config.ssl_mode(postgres::config::SslMode::Disable);
+    pub fn connect(target: &Target) -> Result<PgSession, postgres::Error> {
+        let client = match &target.tls {
+            None => target.config.connect(NoTls)?,
+            Some(tls) => target.config.connect(tls.clone())?,
+        };
         Ok(PgSession {
-            client: Some(config.connect(NoTls)?),
+            client: Some(client),
             statements: HashMap::new(),
         })
     }
@@ -259,7 +370,7 @@ impl<'a> FromSql<'a> for ValueRef<'a> {
 
 /// The pool's manager: each pooled connection is a session of its own.
 pub struct Manager {
-    pub config: postgres::Config,
+    pub target: Target,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -267,7 +378,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        PgSession::connect(&self.config).map(RefCell::new)
+        PgSession::connect(&self.target).map(RefCell::new)
     }
 
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
@@ -293,13 +404,66 @@ mod tests {
 
     #[test]
     fn urls_are_checked_without_repeating_them() {
-        assert!(check_url("postgres://u:secret@localhost/db").is_ok());
-        let e = check_url("postgres://u:secret@localhost/db?sslmode=require").unwrap_err();
-        assert!(
-            e.contains("sslmode=require") && !e.contains("secret"),
-            "{e}"
-        );
-        let e = check_url("postgres://u:secret@localhost").unwrap_err();
+        assert!(check_url("postgres://u:secret@localhost/db", None).is_ok());
+        let e = check_url("postgres://u:secret@localhost/db?sslmode=maybe", None).unwrap_err();
+        assert!(e.contains("sslmode=maybe") && !e.contains("secret"), "{e}");
+        let e = check_url("postgres://u:secret@localhost", None).unwrap_err();
         assert!(!e.contains("secret"), "{e}");
+    }
+
+    fn mode_of(url: &str) -> postgres::config::SslMode {
+        check_url(url, None).unwrap().config.get_ssl_mode()
+    }
+
+    #[test]
+    fn every_libpq_sslmode_is_taken_and_the_rest_of_the_url_kept() {
+        use postgres::config::SslMode as Driver;
+        assert_eq!(mode_of("postgres://u@h/db"), Driver::Prefer);
+        assert_eq!(
+            mode_of("postgres://u@h/db?sslmode=disable"),
+            Driver::Disable
+        );
+        assert_eq!(
+            mode_of("postgres://u@h/db?sslmode=require"),
+            Driver::Require
+        );
+        let t = check_url(
+            "postgres://u@h/db?application_name=x&sslmode=verify-full&sslrootcert=system",
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.config.get_ssl_mode(), Driver::Require);
+        assert_eq!(t.config.get_application_name(), Some("x"));
+        assert!(t.tls.is_some());
+        assert!(
+            check_url("postgres://u@h/db?sslmode=disable", None)
+                .unwrap()
+                .tls
+                .is_none()
+        );
+        let kv = check_url(
+            "host=h dbname=db sslmode=verify-ca sslrootcert=system",
+            None,
+        )
+        .unwrap();
+        assert_eq!(kv.config.get_dbname(), Some("db"));
+        assert_eq!(kv.config.get_ssl_mode(), Driver::Require);
+    }
+
+    #[test]
+    fn verifying_modes_need_a_ca_and_a_readable_one() {
+        for mode in ["verify-ca", "verify-full"] {
+            let e = check_url(&format!("postgres://u@h/db?sslmode={mode}"), None).unwrap_err();
+            assert!(e.contains("database_ca_file"), "{e}");
+        }
+        let missing = Path::new("/nonexistent/ca.pem");
+        let e = check_url("postgres://u@h/db?sslmode=verify-full", Some(missing)).unwrap_err();
+        assert!(e.contains("cannot read database_ca_file"), "{e}");
+        let e = check_url(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/a.pem",
+            Some(missing),
+        )
+        .unwrap_err();
+        assert!(e.contains("not both"), "{e}");
     }
 }

@@ -33,7 +33,7 @@ pub enum WriterConn {
     Sqlite(Connection),
     Postgres {
         session: Box<RefCell<PgSession>>,
-        config: Box<postgres::Config>,
+        target: Box<super::pg::Target>,
         /// The backend process id of `session` (0 before it is known): the
         /// sender of the notifications this node's own writes cause, which
         /// its listener need not answer (`crate::cluster`).
@@ -70,12 +70,12 @@ impl WriterConn {
             WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
             WriterConn::Postgres {
                 session,
-                config,
+                target,
                 backend_pid: pid,
             } => {
                 if session.borrow().is_closed() {
                     // The server restarted or the connection dropped: a new one.
-                    let mut fresh = PgSession::connect(config)?;
+                    let mut fresh = PgSession::connect(target)?;
                     pid.store(backend_pid(&mut fresh)?, Ordering::SeqCst);
                     *session.borrow_mut() = fresh;
                 }

@@ -79,6 +79,9 @@ pub struct TestApp {
     /// On PostgreSQL (`COFFRE_TEST_DATABASE_URL`): this server's database.
     pub database: Option<Arc<crate::pg::TestDatabase>>,
     handle: actix_web::dev::ServerHandle,
+    /// `run_until_stopped`: after the HTTP server stops it still flushes the
+    /// usage counted in memory and closes the database.
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -175,7 +178,7 @@ impl TestAppBuilder {
         let address = format!("http://{}", app.address());
         let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let running = Some(tokio::spawn(app.run_until_stopped()));
         TestApp {
             address,
             metrics_address,
@@ -191,6 +194,7 @@ impl TestAppBuilder {
             data_dir,
             database,
             handle,
+            running,
         }
     }
 }
@@ -441,6 +445,11 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
         self.handle.stop(true).await;
+        // What the old server flushes at its stop must be written before the
+        // new one reads the database (on PostgreSQL nothing else orders them).
+        if let Some(running) = self.running.take() {
+            let _ = running.await;
+        }
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
         let mut config = self.config.clone();
         configure(&mut config);
@@ -468,7 +477,7 @@ impl TestApp {
         let address = format!("http://{}", app.address());
         let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let running = Some(tokio::spawn(app.run_until_stopped()));
         // The bootstrap key survives the restart: it is in the database.
         TestApp {
             address,
@@ -485,6 +494,7 @@ impl TestApp {
             data_dir,
             database,
             handle,
+            running,
         }
     }
 

@@ -29,6 +29,8 @@ mod nodes;
 mod oauth;
 mod oauth_library;
 mod permissions;
+mod pg_at_rest;
+mod pg_tls;
 mod principals;
 mod proxies;
 mod rotation;

@@ -39,6 +39,15 @@ async fn a_data_dir_moves_to_postgres_with_its_secrets_and_an_occupied_target_is
         ServerProcess::start(cmd)
     };
     let item = create_credential(&client, &server, &admin, "s3cret-that-moved").await;
+    call(
+        &client,
+        Method::PATCH,
+        &server.url(&format!("/v4/VaultItem/{item}")),
+        &admin,
+        Some(serde_json::json!({"Notes": "notes-that-moved-5d1b"})),
+    )
+    .await
+    .expect(204);
     assert_eq!(server.terminate(), 0);
 
     let target = crate::pg::TestDatabase::create();
@@ -67,6 +76,12 @@ async fn a_data_dir_moves_to_postgres_with_its_secrets_and_an_occupied_target_is
     .await
     .expect(200);
     assert_eq!(revealed.body["Password"], "s3cret-that-moved");
+    // Notes, clear in the encrypted SQLite file, were sealed on the way.
+    assert_eq!(revealed.body["Notes"], "notes-that-moved-5d1b");
+    let rows = crate::pg::texts(&target.url, "SELECT v::text FROM vault_items v");
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].contains("notes-that-moved"), "{}", rows[0]);
+    assert!(out.stdout.contains("sampled Notes open"), "{}", out.stdout);
     // A new row after the copied ones: the sequences moved past them.
     call(
         &client,

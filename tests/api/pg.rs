@@ -137,3 +137,20 @@ pub fn configure(cmd: &mut std::process::Command) {
         url_for_data_dir(std::path::Path::new(dir)),
     );
 }
+
+/// The first column of every row `sql` returns on the database at `url`, as
+/// text (a test's look at what PostgreSQL holds), off any async runtime.
+pub fn texts(url: &str, sql: &str) -> Vec<String> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .query(sql.as_str(), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    })
+    .join()
+    .unwrap()
+}

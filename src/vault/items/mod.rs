@@ -6,6 +6,7 @@
 //! - `api`: what the API shows and takes;
 //! - `merge`: how POST, PUT and PATCH change an item, per type (pure);
 //! - `archive`: certificate archives, opened before the write;
+//! - `notes`: Notes at rest (sealed on PostgreSQL);
 //! - `ops`: the operations;
 //! - `versions`: the previous values each item keeps.
 
@@ -13,6 +14,7 @@ mod api;
 mod archive;
 mod merge;
 mod model;
+pub mod notes;
 mod ops;
 mod versions;
 

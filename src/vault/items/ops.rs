@@ -7,10 +7,11 @@ use super::api::{OtpCode, VaultItem, VaultItemInput, to_api};
 use super::archive::CheckedArchive;
 use super::merge::{Merged, Mode, fixed_type, merge};
 use super::model::{Item, ItemBody, Secret, columns};
+use super::notes;
 use super::versions;
 use crate::audit::Change;
 use crate::crypto::SealContext;
-use crate::db::items as repo;
+use crate::db::items::{self as repo, ItemRow};
 use crate::db::sections as section_repo;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Guid, SectionRights};
@@ -66,10 +67,16 @@ pub(super) fn write_secret_values(
     Ok(())
 }
 
+/// The item a row holds, its Notes opened.
+fn item(w: &Work<'_>, mut row: ItemRow) -> AppResult<Item> {
+    row.notes = notes::from_stored(w, row.guid, std::mem::take(&mut row.notes))?;
+    Ok(Item::try_from(row)?)
+}
+
 /// The item and the caller's rights on its section; 404 unless it may view it.
 pub fn visible(w: &Work<'_>, guid: Guid) -> AppResult<(Item, SectionRights)> {
     match repo::find_with_rights(w.conn, guid, w.operator_id()?)? {
-        Some((row, rights)) if rights.view => Ok((Item::try_from(row)?, rights)),
+        Some((row, rights)) if rights.view => Ok((item(w, row)?, rights)),
         _ => Err(item_not_found(guid)),
     }
 }
@@ -107,7 +114,7 @@ pub fn stream_list(
             buf.push(b',');
         }
         first = false;
-        let item = Item::try_from(row)?;
+        let item = item(w, row)?;
         serde_json::to_writer(&mut buf, &to_api(&item)).map_err(AppError::internal)?;
         if buf.len() >= chunk_bytes {
             open = sink(std::mem::replace(
@@ -130,7 +137,7 @@ pub fn expiring(w: &Work<'_>, days: i64) -> AppResult<Vec<VaultItem>> {
     let before = w.now_ms().saturating_add(days.saturating_mul(86_400_000));
     repo::expiring_visible(w.conn, w.operator_id()?, before)?
         .into_iter()
-        .map(|row| Ok(to_api(&Item::try_from(row)?)))
+        .map(|row| Ok(to_api(&item(w, row)?)))
         .collect()
 }
 
@@ -167,7 +174,8 @@ pub fn create_with_guid(
         return Err(change_needed("adding items"));
     }
     let merged = merge(Mode::Create, t, None, input, archive)?;
-    let stored = columns(&merged.name, &merged.notes, &merged.body);
+    let stored_notes = notes::to_stored(w, guid, &merged.notes);
+    let stored = columns(&merged.name, &stored_notes, &merged.body);
     let not_after = stored.not_after;
     let id = repo::insert(w.conn, guid, section.id, t.as_str(), &stored, w.now_ms())?;
     write_secrets(w, id, guid, &merged)?;
@@ -210,7 +218,11 @@ pub fn update(
     repo::update(
         w.conn,
         current.id,
-        &columns(&merged.name, &merged.notes, &merged.body),
+        &columns(
+            &merged.name,
+            &notes::to_stored(w, guid, &merged.notes),
+            &merged.body,
+        ),
         w.now_ms(),
     )?;
     versions::before_write(w, &current, &merged.secrets)?;

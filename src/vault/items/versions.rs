@@ -328,7 +328,11 @@ pub fn restore(w: &Work<'_>, guid: Guid, version: &str) -> AppResult<()> {
         item_repo::update(
             w.conn,
             item.id,
-            &super::model::columns(&item.name, &item.notes, &body),
+            &super::model::columns(
+                &item.name,
+                &super::notes::to_stored(w, item.guid, &item.notes),
+                &body,
+            ),
             w.now_ms(),
         )?;
     }
