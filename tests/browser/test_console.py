@@ -467,12 +467,19 @@ def test_the_first_load_is_small_and_accepts_input_quickly(browser, coffre):
 
 
 def test_the_outbox_reads_like_a_mail_client_with_each_messages_delivery(console, coffre):
+    # The seed's certificates expire near the Ops key's date and would get
+    # reminders of their own: this test reads the key's two messages only.
+    status, items = coffre.call("GET", "/v4/VaultItem")
+    assert status == 200
+    for item in items:
+        if item["VaultItemType"] in ("Certificate", "CertificateArchive"):
+            assert coffre.call("DELETE", f"/v4/VaultItem/{item['VaultItemGuid']}")[0] == 204
     # The dev clock past the Ops key's date: a reminder, then the expiry notice.
     assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2099-12-25T00:00:00Z"})[0] == 200
     assert coffre.call("PUT", "/v4/Dev/Clock", {"Now": "2100-01-01T00:00:00Z"})[0] == 200
     page = console.sign_in()
     page.get_by_role("link", name="Outbox").click()
-    messages = page.get_by_role("list", name=re.compile("2 messages"))
+    messages = page.get_by_role("list", name=re.compile("^2 messages"))
     expect(messages.get_by_role("link")).to_have_count(2)
     # The newest is open: its headers, its plain-text body, its delivery.
     message = page.get_by_role("article")
