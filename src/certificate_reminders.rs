@@ -15,13 +15,12 @@ use crate::db::items::{self, ExpiringRow};
 use crate::db::outbox::{self, CertificateMessage};
 use crate::db::{Conn, Database};
 use crate::error::AppResult;
-use crate::expiry::due_reminder;
+use crate::expiry::{self, due_reminder};
 use crate::outbox::MessageKind;
 use crate::time::rfc3339;
 
 /// Items examined per transaction.
 const PAGE: i64 = 500;
-const DAY_MS: i64 = 86_400_000;
 
 /// Messages one run wrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,18 +47,8 @@ pub async fn sweep(
     reminder_days: &[u32],
 ) -> AppResult<CertificateReport> {
     let mut report = CertificateReport::default();
-    let mut after = 0;
-    loop {
-        let days = reminder_days.to_vec();
-        let (page, last, more) = db
-            .write(move |conn, _| sweep_page(conn, after, now.timestamp_millis(), &days))
-            .await?;
-        report.add(page);
-        if !more {
-            return Ok(report);
-        }
-        after = last;
-    }
+    expiry::paged(db, now, reminder_days, sweep_page, |page| report.add(page)).await?;
+    Ok(report)
 }
 
 /// `sweep`, for the `coffre sweep` command (no async runtime).
@@ -69,18 +58,8 @@ pub fn sweep_blocking(
     reminder_days: &[u32],
 ) -> AppResult<CertificateReport> {
     let mut report = CertificateReport::default();
-    let mut after = 0;
-    loop {
-        let days = reminder_days.to_vec();
-        let (page, last, more) = db.write_blocking(move |conn, _| {
-            sweep_page(conn, after, now.timestamp_millis(), &days)
-        })?;
-        report.add(page);
-        if !more {
-            return Ok(report);
-        }
-        after = last;
-    }
+    expiry::paged_blocking(db, now, reminder_days, sweep_page, |page| report.add(page))?;
+    Ok(report)
 }
 
 fn sweep_page(
@@ -89,7 +68,7 @@ fn sweep_page(
     now_ms: i64,
     reminder_days: &[u32],
 ) -> AppResult<(CertificateReport, i64, bool)> {
-    let horizon = now_ms + i64::from(reminder_days.iter().copied().max().unwrap_or(0)) * DAY_MS;
+    let horizon = expiry::horizon(now_ms, reminder_days);
     let rows = items::expiring_with_recipients(conn, after, horizon, PAGE)?;
     let mut report = CertificateReport::default();
     let mut last = after;

@@ -345,18 +345,11 @@ pub async fn sweep_with(
     mut on_notice: impl FnMut(&Notice),
 ) -> AppResult<SweepReport> {
     let mut report = SweepReport::default();
-    let mut after = 0;
-    loop {
-        let days = reminder_days.to_vec();
-        let (page, last, more) = db
-            .write(move |conn, _| sweep_page(conn, after, now.timestamp_millis(), &days))
-            .await?;
-        report.absorb(page, &mut on_notice);
-        if !more {
-            return Ok(report);
-        }
-        after = last;
-    }
+    paged(db, now, reminder_days, sweep_page, |page| {
+        report.absorb(page, &mut on_notice)
+    })
+    .await?;
+    Ok(report)
 }
 
 /// `sweep_with`, for the `coffre sweep` command (no async runtime).
@@ -367,18 +360,65 @@ pub fn sweep_blocking(
     mut on_notice: impl FnMut(&Notice),
 ) -> AppResult<SweepReport> {
     let mut report = SweepReport::default();
+    paged_blocking(db, now, reminder_days, sweep_page, |page| {
+        report.absorb(page, &mut on_notice)
+    })?;
+    Ok(report)
+}
+
+/// One page of a sweep, read and written in one commit: `(page, after, now
+/// in ms, reminder days)` → what it did, the last row id it read, and whether
+/// more rows may follow.
+pub(crate) type PageFn<P> = fn(&Conn<'_>, i64, i64, &[u32]) -> AppResult<(P, i64, bool)>;
+
+/// Runs `page` through the writer until a page says nothing follows, a commit
+/// per page, handing each page's result to `absorb`. Shared by the key sweep
+/// and the certificate reminders.
+pub(crate) async fn paged<P: Send + 'static>(
+    db: &Database,
+    now: DateTime<Utc>,
+    reminder_days: &[u32],
+    page: PageFn<P>,
+    mut absorb: impl FnMut(P),
+) -> AppResult<()> {
     let mut after = 0;
     loop {
         let days = reminder_days.to_vec();
-        let (page, last, more) = db.write_blocking(move |conn, _| {
-            sweep_page(conn, after, now.timestamp_millis(), &days)
-        })?;
-        report.absorb(page, &mut on_notice);
+        let (done, last, more) = db
+            .write(move |conn, _| page(conn, after, now.timestamp_millis(), &days))
+            .await?;
+        absorb(done);
         if !more {
-            return Ok(report);
+            return Ok(());
         }
         after = last;
     }
+}
+
+/// `paged`, for the commands that run without an async runtime.
+pub(crate) fn paged_blocking<P: Send + 'static>(
+    db: &Database,
+    now: DateTime<Utc>,
+    reminder_days: &[u32],
+    page: PageFn<P>,
+    mut absorb: impl FnMut(P),
+) -> AppResult<()> {
+    let mut after = 0;
+    loop {
+        let days = reminder_days.to_vec();
+        let (done, last, more) =
+            db.write_blocking(move |conn, _| page(conn, after, now.timestamp_millis(), &days))?;
+        absorb(done);
+        if !more {
+            return Ok(());
+        }
+        after = last;
+    }
+}
+
+/// How far ahead a sweep at `now_ms` looks: its longest reminder offset.
+pub(crate) fn horizon(now_ms: i64, reminder_days: &[u32]) -> i64 {
+    now_ms + i64::from(reminder_days.iter().copied().max().unwrap_or(0)) * 86_400_000
 }
 
 fn sweep_page(
@@ -387,7 +427,7 @@ fn sweep_page(
     now_ms: i64,
     reminder_days: &[u32],
 ) -> AppResult<(Page, i64, bool)> {
-    let horizon = now_ms + i64::from(reminder_days.iter().copied().max().unwrap_or(0)) * 86_400_000;
+    let horizon = horizon(now_ms, reminder_days);
     let keys = candidates(conn, after, now_ms, horizon)?;
     let mut report = Page::default();
     for c in &keys {
